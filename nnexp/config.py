@@ -1,0 +1,230 @@
+"""The config schema (dataclasses in Hydra's ConfigStore) and its range checks.
+
+Types and defaults live in the dataclasses; what values are allowed lives in one table,
+``CONSTRAINTS``, checked twice with the same words: on the command line's overrides
+before Hydra composes anything (``preflight``), and on the composed config of every job
+(``validate``), which also covers values from YAML files and sweeps.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from .data import BUILTIN, GENERATED
+from .losses import LOSSES
+from .network import INITIALIZERS
+from .optim import OPTIMIZERS
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+GROUPS = ("dataset", "model", "optimizer", "experiment", "hparams_search")
+
+
+class ConfigError(ValueError):
+    """A bad option value; the message is the one line the user sees."""
+
+
+@dataclass
+class DatasetConf:
+    name: str = "red_blue"
+    kind: str = "builtin"  # builtin | generated | csv
+    n: int = 200
+    noise: float = 0.0
+    seed: int = 0
+    path: Optional[str] = None
+    target: Optional[str] = None
+    features: Optional[list[str]] = None
+    queries: Optional[list[Any]] = None
+    standardize: bool = False
+    val_fraction: float = 0.0
+
+
+@dataclass
+class ModelConf:
+    hidden: list[int] = field(default_factory=lambda: [4])
+    bias: bool = True
+    init: str = "uniform"
+    init_scale: float = 1.0
+    output_activation: str = "auto"
+
+
+@dataclass
+class OptimizerConf:
+    name: str = "gd"
+    batch_size: Optional[int] = None
+    shuffle: bool = False
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+
+@dataclass
+class NnexpConf:
+    dataset: DatasetConf = field(default_factory=DatasetConf)
+    model: ModelConf = field(default_factory=ModelConf)
+    optimizer: OptimizerConf = field(default_factory=OptimizerConf)
+    lr: float = 1.0
+    epochs: int = 10000
+    activation: str = "sigmoid"
+    loss: str = "sse"
+    seed: int = 0
+    rng: str = "generator"
+    dtype: str = "float64"
+    log_every: Optional[int] = None
+    progress: bool = True
+
+
+def register() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="nnexp_schema", node=NnexpConf)
+
+
+# --- constraints ---------------------------------------------------------------------
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    check: Callable[[Any], bool]
+    allowed: str
+
+
+def _int_at_least(low: int) -> Constraint:
+    return Constraint(lambda v: _is_int(v) and v >= low, f"an integer >= {low}")
+
+
+def _optional(c: Constraint) -> Constraint:
+    return Constraint(lambda v: v is None or c.check(v), f"null or {c.allowed}")
+
+
+def _choice(options) -> Constraint:
+    options = tuple(options)
+    return Constraint(lambda v: v in options, "one of " + ", ".join(options))
+
+
+POSITIVE = Constraint(lambda v: _is_number(v) and v > 0, "a number > 0")
+NON_NEGATIVE = Constraint(lambda v: _is_number(v) and v >= 0, "a number >= 0")
+UNIT = Constraint(lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
+BOOL = Constraint(lambda v: isinstance(v, bool), "true or false")
+NAME = Constraint(lambda v: v is None or isinstance(v, str), "a string")
+HIDDEN = Constraint(lambda v: isinstance(v, (list, tuple)) and all(_is_int(h) and h >= 1 for h in v),
+                    "a list of integers >= 1, such as [4] or [16,16] ([] for no hidden layer)")
+
+CONSTRAINTS: dict[str, Constraint] = {
+    "lr": POSITIVE,
+    "epochs": _int_at_least(1),
+    "activation": _choice(HIDDEN_ACTIVATIONS),
+    "loss": _choice(LOSSES),
+    "seed": _int_at_least(0),
+    "rng": _choice(["generator", "legacy"]),
+    "dtype": _choice(["float64", "float32"]),
+    "log_every": _optional(_int_at_least(1)),
+    "progress": BOOL,
+    "dataset.name": NAME,
+    "dataset.kind": _choice(["builtin", "generated", "csv"]),
+    "dataset.n": _int_at_least(2),
+    "dataset.noise": NON_NEGATIVE,
+    "dataset.seed": _int_at_least(0),
+    "dataset.standardize": BOOL,
+    "dataset.val_fraction": UNIT,
+    "model.hidden": HIDDEN,
+    "model.bias": BOOL,
+    "model.init": _choice(INITIALIZERS),
+    "model.init_scale": POSITIVE,
+    "model.output_activation": _choice(["auto", *OUTPUT_ACTIVATIONS]),
+    "optimizer.name": _choice(OPTIMIZERS),
+    "optimizer.batch_size": _optional(_int_at_least(1)),
+    "optimizer.shuffle": BOOL,
+    "optimizer.momentum": UNIT,
+    "optimizer.beta1": UNIT,
+    "optimizer.beta2": UNIT,
+    "optimizer.eps": POSITIVE,
+    "optimizer.weight_decay": NON_NEGATIVE,
+}
+
+
+def check(key: str, value) -> None:
+    """Raise ConfigError if ``value`` is not allowed for option ``key``."""
+    constraint = CONSTRAINTS.get(key)
+    if constraint is not None and not constraint.check(value):
+        raise ConfigError(f"{key}={value!r} is not allowed: {key} must be {constraint.allowed}")
+
+
+def _get(cfg, dotted: str):
+    node = cfg
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def validate(cfg) -> None:
+    """Check a composed config (an OmegaConf DictConfig or nested dicts)."""
+    for key in CONSTRAINTS:
+        value = _get(cfg, key)
+        if hasattr(value, "_content"):  # an OmegaConf ListConfig
+            value = list(value)
+        check(key, value)
+    kind, name = _get(cfg, "dataset.kind"), _get(cfg, "dataset.name")
+    known = {"builtin": BUILTIN, "generated": GENERATED}.get(kind)
+    if known is not None and name not in known:
+        raise ConfigError(f"dataset.name={name!r} is not a {kind} dataset: "
+                          f"use one of {', '.join(known)}")
+    if kind == "csv":
+        for key in ("dataset.path", "dataset.target"):
+            if not _get(cfg, key):
+                raise ConfigError(f"{key} is required with dataset=csv: "
+                                  f"python -m nnexp dataset=csv dataset.path=data.csv dataset.target=label")
+
+
+def group_options(group: str) -> list[str]:
+    folder = CONF_DIR / group
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _sweep_values(override) -> list:
+    """The values an override stands for: one, or each of a choice/range sweep.
+    Interval sweeps (for Optuna) are checked per job instead."""
+    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
+
+    value = override.value()
+    if isinstance(value, (ChoiceSweep, RangeSweep)):
+        return list(override.sweep_iterator())
+    if override.is_sweep_override():
+        return []
+    return [value]
+
+
+def preflight(args: list[str]) -> None:
+    """Check the command line's overrides before Hydra composes, so a bad value gets one
+    line with our words instead of Hydra's multi-line report."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = [a for a in args if not a.startswith("-") and "=" in a]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:
+        return  # Hydra reports syntax errors itself.
+    for override in parsed:
+        key = override.key_or_group
+        if override.is_delete() or key.startswith("hydra"):
+            continue
+        if key in GROUPS:
+            options = group_options(key)
+            for value in _sweep_values(override):
+                if value is not None and str(value) not in options:
+                    raise ConfigError(f"{key}={value} does not exist: {key} must be one of "
+                                      + ", ".join(options))
+        elif key in CONSTRAINTS:
+            for value in _sweep_values(override):
+                check(key, value)

@@ -1,0 +1,156 @@
+"""The Dataset record, the tutorials' datasets and generated 2-D datasets.
+
+Features are kept as the user sees them (pounds, inches, coordinates); ``shift`` and
+``scale`` say how the network sees them: ``(X - shift) / scale``. Generated datasets draw
+from their own ``seed``, independent of the training seed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """Bad data where it enters; the message is one line a user can act on."""
+
+
+@dataclass
+class Dataset:
+    """``X: (n, d)`` raw features, ``labels: (n,)`` class indices into ``class_names``,
+    ``queries: (q, d)`` named points to predict, optional held-out ``X_val``/``labels_val``."""
+
+    name: str
+    X: np.ndarray
+    labels: np.ndarray
+    feature_names: list[str]
+    class_names: list[str]
+    queries: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    query_names: list[str] = field(default_factory=list)
+    shift: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    X_val: np.ndarray | None = None
+    labels_val: np.ndarray | None = None
+
+    def __post_init__(self):
+        d = self.X.shape[1]
+        if self.queries.size == 0:
+            self.queries = np.zeros((0, d))
+        if self.shift is None:
+            self.shift = np.zeros(d)
+        if self.scale is None:
+            self.scale = np.ones(d)
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def two_d(self) -> bool:
+        return self.n_features == 2
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Raw features (n, d) -> what the network sees (n, d)."""
+        X = np.asarray(X, dtype=np.float64)
+        return (X - self.shift) / self.scale
+
+
+def boolean_triples() -> Dataset:
+    # The output is the first input: [1, 0, 0] is the unseen query.
+    X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float)
+    return Dataset("boolean_triples", X, np.array([0, 1, 1, 0]), ["x1", "x2", "x3"],
+                   ["0", "1"], queries=np.array([[1.0, 0.0, 0.0]]), query_names=["[1 0 0]"])
+
+
+def gender() -> Dataset:
+    # Pounds and inches; the tutorial shifts them by 135 and 66 before training.
+    X = np.array([[133, 65], [160, 72], [152, 70], [120, 60]], dtype=float)
+    return Dataset("gender", X, np.array([1, 0, 0, 1]), ["weight", "height"],
+                   ["male", "female"], queries=np.array([[128.0, 63.0], [155.0, 68.0]]),
+                   query_names=["Emily", "Frank"], shift=np.array([135.0, 66.0]))
+
+
+def red_blue() -> Dataset:
+    X = np.array([[0, 0], [0, 1], [0, 2], [-1, 0], [-2, -2], [-2, -1], [-1, -1],
+                  [1, -1], [1, 0], [1, 1], [2, 0], [3, 0], [0, -3], [0, -2], [2, -2]],
+                 dtype=float)
+    labels = np.array([0] * 7 + [1] * 8)
+    return Dataset("red_blue", X, labels, ["x", "y"], ["blue", "red"],
+                   queries=np.array([[2.0, -3.0]]), query_names=["(2, -3)"])
+
+
+def xor(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.uniform(-5.0, 5.0, size=(n, 2))
+    # Keep points off the axes so the quadrant of a point is never ambiguous.
+    X += np.where(X > 0, 0.3, -0.3)
+    labels = (X[:, 0] * X[:, 1] > 0).astype(int)
+    return X + noise * rng.standard_normal((n, 2)), labels
+
+
+def circles(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.arange(n) % 2
+    # Inner disc of radius 2 is class 1, ring between 3.5 and 5 is class 0.
+    radius = np.where(labels == 1, rng.uniform(0.0, 2.0, n), rng.uniform(3.5, 5.0, n))
+    angle = rng.uniform(0.0, 2.0 * np.pi, n)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return X + noise * rng.standard_normal((n, 2)), labels
+
+
+def gaussians(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.arange(n) % 2
+    centres = np.where(labels[:, None] == 1, 2.0, -2.0)
+    return centres + (1.0 + noise) * rng.standard_normal((n, 2)), labels
+
+
+def spiral(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.arange(n) % 2
+    t = rng.uniform(0.0, 1.0, n)
+    radius = 5.0 * t
+    angle = 1.75 * 2.0 * np.pi * t + np.pi * labels
+    X = np.column_stack([radius * np.sin(angle), radius * np.cos(angle)])
+    return X + noise * rng.standard_normal((n, 2)), labels
+
+
+BUILTIN: dict[str, Callable[[], Dataset]] = {
+    "boolean_triples": boolean_triples,
+    "gender": gender,
+    "red_blue": red_blue,
+}
+
+GENERATED: dict[str, Callable] = {
+    "xor": xor,
+    "circles": circles,
+    "gaussians": gaussians,
+    "spiral": spiral,
+}
+
+
+def generate(kind: str, n: int, noise: float, seed: int) -> Dataset:
+    X, labels = GENERATED[kind](n, noise, np.random.default_rng(seed))
+    return Dataset(kind, X, labels, ["x", "y"], ["0", "1"])
+
+
+def hold_out(data: Dataset, fraction: float, seed: int) -> Dataset:
+    """Move a random ``fraction`` of the rows into the validation split."""
+    n = len(data.X)
+    n_val = int(round(fraction * n))
+    if n_val == 0:
+        return data
+    if n - n_val < 1:
+        raise DataError(f"val_fraction={fraction} leaves no training rows out of {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    val, keep = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return replace(data, X=data.X[keep], labels=data.labels[keep],
+                   X_val=data.X[val], labels_val=data.labels[val])
+
+
+def standardized(data: Dataset) -> Dataset:
+    """Shift and scale every feature to mean 0 and standard deviation 1 on the training
+    rows (a constant column keeps scale 1)."""
+    std = data.X.std(axis=0)
+    return replace(data, shift=data.X.mean(axis=0), scale=np.where(std > 0, std, 1.0))

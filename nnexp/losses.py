@@ -1,0 +1,91 @@
+"""Losses: one table, name -> (value, gradient with respect to the network's output).
+
+Shapes: ``out`` and ``y`` are ``(..., n, k)``; a leading replica axis is allowed. Values
+are reduced over the last two axes, so they have the leading shape (a float for one
+network, ``(R,)`` for R replicas). Targets are 0/1 columns for one output and one-hot
+rows for softmax outputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+# Probabilities are kept this far from 0 and 1 before a log, so a saturated output
+# costs a large finite loss instead of inf.
+PROB_EPS = 1e-15
+_AXES = (-2, -1)
+
+
+def _rows(out: np.ndarray) -> int:
+    return out.shape[-2]
+
+
+def half_sse(out, y):
+    err = out - y
+    return 0.5 * np.sum(err * err, axis=_AXES)
+
+
+def half_sse_grad(out, y):
+    return out - y
+
+
+def mse(out, y):
+    err = out - y
+    return np.mean(err * err, axis=_AXES)
+
+
+def mse_grad(out, y):
+    return (out - y) * (2.0 / (out.shape[-2] * out.shape[-1]))
+
+
+def bce(out, y):
+    p = np.clip(out, PROB_EPS, 1.0 - PROB_EPS)
+    return -np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p), axis=_AXES)
+
+
+def bce_grad(out, y):
+    p = np.clip(out, PROB_EPS, 1.0 - PROB_EPS)
+    return (p - y) / (p * (1.0 - p)) / (out.shape[-2] * out.shape[-1])
+
+
+def cross_entropy(out, y):
+    p = np.maximum(out, PROB_EPS)
+    return -np.sum(y * np.log(p), axis=_AXES) / _rows(out)
+
+
+def cross_entropy_grad(out, y):
+    return -y / np.maximum(out, PROB_EPS) / _rows(out)
+
+
+@dataclass(frozen=True)
+class Loss:
+    value: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+LOSSES: dict[str, Loss] = {
+    "sse": Loss(half_sse, half_sse_grad),
+    "mse": Loss(mse, mse_grad),
+    "bce": Loss(bce, bce_grad),
+    "cross_entropy": Loss(cross_entropy, cross_entropy_grad),
+}
+
+
+def _canonical_delta(out, y):
+    # dL/dz for sigmoid + binary cross-entropy and softmax + cross-entropy: the
+    # activation's derivative cancels the loss's denominator, leaving (p - y) / count.
+    return (out - y) / out.shape[-2]
+
+
+def _canonical_bce_delta(out, y):
+    return (out - y) / (out.shape[-2] * out.shape[-1])
+
+
+# (output activation, loss) pairs whose gradient with respect to the pre-activation is
+# taken in closed form: stable where the chain rule would divide by ~0, and cheaper.
+OUTPUT_DELTAS: dict[tuple[str, str], Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    ("sigmoid", "bce"): _canonical_bce_delta,
+    ("softmax", "cross_entropy"): _canonical_delta,
+}
