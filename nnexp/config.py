@@ -8,7 +8,7 @@ before Hydra composes anything (``preflight``), and on the composed config of ev
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -187,6 +187,20 @@ def validate(cfg) -> None:
                                   f"python -m nnexp dataset=csv dataset.path=data.csv dataset.target=label")
 
 
+def option_names(node=NnexpConf, prefix: str = "") -> list[str]:
+    """Every option of the schema, dotted: lr, model.hidden, optimizer.name, ..."""
+    from dataclasses import fields, is_dataclass
+
+    names = []
+    for f in fields(node):
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if is_dataclass(default):
+            names += option_names(type(default), prefix + f.name + ".")
+        else:
+            names.append(prefix + f.name)
+    return names
+
+
 def group_options(group: str) -> list[str]:
     folder = CONF_DIR / group
     return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
@@ -228,3 +242,7 @@ def preflight(args: list[str]) -> None:
         elif key in CONSTRAINTS:
             for value in _sweep_values(override):
                 check(key, value)
+        elif not override.is_add() and key not in option_names():
+            raise ConfigError(f"{key} is not an option (add it with +{key}=... only if you "
+                              f"mean to extend the config): options are "
+                              + ", ".join(option_names()))
