@@ -18,14 +18,15 @@ class GradientDescent:
     Without weight decay the step is lr times a gradient that is linear in the output
     layer's delta, so ``delta_scale`` asks train to scale that one (n, k) array by lr
     instead of every parameter's gradient; the step then subtracts gradients as given.
-    Rules that need the raw gradient keep ``delta_scale`` at 1."""
+    It is None where there is nothing to scale: a unit step, or a rule that needs the
+    raw gradient."""
 
     def __init__(self, params: Params, lr, weight_decay=0.0, **_):
         # 0-d arrays multiply without converting a Python float on every step.
         self.lr = np.asarray(lr, dtype=params.weights[0].dtype)
         self.weight_decay = weight_decay
         self.decays = bool(np.any(np.asarray(weight_decay) != 0))
-        self.delta_scale = np.asarray(1.0 if self.decays else self.lr, dtype=self.lr.dtype)
+        self.delta_scale = None if self.decays or np.all(self.lr == 1) else self.lr
 
     def _decayed(self, params: Params, grads: Params) -> list[np.ndarray]:
         if not self.decays:
@@ -47,7 +48,7 @@ class Momentum(GradientDescent):
 
     def __init__(self, params: Params, lr, weight_decay=0.0, momentum=0.9, **_):
         super().__init__(params, lr, weight_decay)
-        self.delta_scale = np.ones((), self.lr.dtype)
+        self.delta_scale = None
         self.momentum = momentum
         self.velocity = [np.zeros_like(p) for p in params.arrays()]
 
@@ -64,7 +65,7 @@ class Adam(GradientDescent):
     def __init__(self, params: Params, lr, weight_decay=0.0, beta1=0.9, beta2=0.999,
                  eps=1e-8, **_):
         super().__init__(params, lr, weight_decay)
-        self.delta_scale = np.ones((), self.lr.dtype)
+        self.delta_scale = None
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m = [np.zeros_like(p) for p in params.arrays()]
         self.v = [np.zeros_like(p) for p in params.arrays()]

@@ -110,13 +110,34 @@ def _finite(x) -> np.ndarray | bool:
     return np.isfinite(x) if np.ndim(x) else math.isfinite(x)
 
 
-def _finite_rows(delta: np.ndarray) -> np.ndarray | bool:
-    """Whether the output gradient (..., n, k) is finite, per replica. A NaN or inf in
-    the output reaches it, and so does an overflowing error (its square is the loss's
-    scale); vdot is the cheapest reduction NumPy has for one network."""
-    if delta.ndim == 2:
-        return math.isfinite(np.vdot(delta, delta))
-    return np.isfinite(np.sum(delta * delta, axis=(-2, -1)))
+class _Checkpoint:
+    """Parameters, optimiser state and shuffling generators as they were, so a stretch of
+    epochs can be run again exactly (training is deterministic given all three)."""
+
+    def __init__(self, params: Params, optimizer, rng):
+        self.params = [p.copy() for p in params.arrays()]
+        self.optimizer = {k: [a.copy() for a in v] if isinstance(v, list) else v
+                          for k, v in vars(optimizer).items()}
+        self.rngs = [] if rng is None else list(rng) if isinstance(rng, list) else [rng]
+        self.rng_states = [_rng_state(r) for r in self.rngs]
+
+    def restore(self, params: Params, optimizer) -> None:
+        for p, saved in zip(params.arrays(), self.params):
+            p[...] = saved
+        vars(optimizer).update(self.optimizer)
+        for r, state in zip(self.rngs, self.rng_states):
+            _set_rng_state(r, state)
+
+
+def _rng_state(rng):
+    return rng.get_state() if isinstance(rng, np.random.RandomState) else rng.bit_generator.state
+
+
+def _set_rng_state(rng, state) -> None:
+    if isinstance(rng, np.random.RandomState):
+        rng.set_state(state)
+    else:
+        rng.bit_generator.state = state
 
 
 def train(net: Network, params: Params, optimizer, loss: str, data: Split, epochs: int,
@@ -128,44 +149,71 @@ def train(net: Network, params: Params, optimizer, loss: str, data: Split, epoch
     ``batch_size`` None is full batch. ``rng`` shuffles the batches when ``shuffle``: one
     Generator, or a list of R for stacked replicas. Metrics are evaluated on the whole
     training (and validation) set before the first epoch, every ``log_every`` epochs, at
-    the last one and at the epoch where the loss first turns NaN or infinite."""
+    the last one, and at the first epoch after which the training loss is NaN or
+    infinite, where a single network stops (replicas stop one by one)."""
     replicas = params.weights[0].shape[0] if params.weights[0].ndim == 3 else None
     history = History(params=params)
-    diverged_at = np.zeros(replicas, dtype=int) if replicas else 0
+    diverged_at = np.zeros(replicas or 1, dtype=int)
     delta_of = output_delta(net, loss)
     fixed = None if shuffle else _fixed_batches(data, batch_size)
     start = time.perf_counter()
 
-    def log(epoch: int) -> dict:
+    scale = optimizer.delta_scale
+
+    def run_epochs(first: int, last: int) -> None:
+        for _ in range(first, last + 1):
+            for X, Y in fixed or _batches(data, batch_size, rng, replicas):
+                acts = forward(net, params, X)
+                delta = delta_of(acts[-1], Y)
+                if scale is not None:
+                    delta *= scale
+                optimizer.step(params, backward(net, params, acts, delta))
+
+    def measure() -> dict:
         row = evaluate(net, params, loss, data)
         if validation is not None:
             row.update(evaluate(net, params, loss, validation, prefix="val_"))
         row["lr"] = optimizer.lr
         row["seconds"] = time.perf_counter() - start
+        return row
+
+    def log(epoch: int, row: dict) -> np.ndarray:
+        """Record the row; mark replicas whose loss first turned non-finite here."""
         history.append(epoch, row)
         if on_log:
             on_log(epoch, row)
-        return row
+        fresh = ~np.isfinite(np.reshape(row["loss"], -1)) & (diverged_at == 0)
+        diverged_at[fresh] = epoch
+        return fresh
 
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        log(0)
-        for epoch in range(1, epochs + 1):
-            for X, Y in fixed or _batches(data, batch_size, rng, replicas):
-                acts = forward(net, params, X)
-                delta = delta_of(acts[-1], Y)
-                np.multiply(delta, optimizer.delta_scale, out=delta)
-                optimizer.step(params, backward(net, params, acts, delta))
-            ok = _finite_rows(delta)
-            fresh = np.any(~ok & (diverged_at == 0)) if replicas else not ok
-            if epoch % log_every == 0 or epoch == epochs or fresh:
-                ok = ok & _finite(log(epoch)["loss"])
-            if replicas:
-                diverged_at[~ok & (diverged_at == 0)] = epoch
-                if np.all(diverged_at > 0):
+        log(0, measure())
+        done = 0
+        while done < epochs and not np.all(diverged_at):
+            # Train up to the next logged epoch without looking at the loss, the cheap
+            # common case; only a stretch that ends non-finite is replayed epoch by
+            # epoch from its checkpoint, to find the exact epoch it diverged.
+            stop = min((done // log_every + 1) * log_every, epochs)
+            checkpoint = _Checkpoint(params, optimizer, rng if shuffle else None)
+            run_epochs(done + 1, stop)
+            row = measure()
+            if np.any(~np.isfinite(np.reshape(row["loss"], -1)) & (diverged_at == 0)):
+                checkpoint.restore(params, optimizer)
+                for epoch in range(done + 1, stop):
+                    run_epochs(epoch, epoch)
+                    row = measure()
+                    if np.any(~np.isfinite(np.reshape(row["loss"], -1)) & (diverged_at == 0)):
+                        log(epoch, row)
+                        if not replicas:
+                            break
+                else:
+                    run_epochs(stop, stop)
+                    log(stop, measure())
+                if not replicas and diverged_at[0]:
                     break
-            elif not ok:
-                diverged_at = epoch
-                break
-    history.diverged_at = diverged_at
+            else:
+                log(stop, row)
+            done = stop
+    history.diverged_at = diverged_at if replicas else int(diverged_at[0])
     history.seconds = time.perf_counter() - start
     return history
