@@ -167,10 +167,8 @@ def _progress(cfg, epochs: int):
     return tqdm(total=epochs, unit="epoch", leave=False, dynamic_ncols=True)
 
 
-def run(cfg, out_dir: Path, command: str = "python -m nnexp") -> dict:
-    """Train one network as ``cfg`` says and write its run folder. Returns the summary."""
-    validate(cfg)
-    setup = build(cfg)
+def fit(cfg, setup: Setup) -> History:
+    """Train a built setup, with a progress bar on a terminal."""
     bar = _progress(cfg, cfg.epochs)
     done = [0]
 
@@ -183,12 +181,26 @@ def run(cfg, out_dir: Path, command: str = "python -m nnexp") -> dict:
     log.info("training %s on %s (%d rows) for %d epochs", setup.net.sizes,
              setup.dataset.name, len(setup.data.X), cfg.epochs)
     try:
-        history = train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data,
-                        rng=setup.rng, validation=setup.validation, on_log=on_log,
-                        **setup.train_kwargs)
+        return train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data,
+                     rng=setup.rng, validation=setup.validation, on_log=on_log,
+                     **setup.train_kwargs)
     finally:
         if bar is not None:
             bar.close()
+
+
+def run(cfg, out_dir: Path, command: str = "python -m nnexp",
+        trained: tuple[Setup, History] | None = None) -> dict:
+    """Train one network as ``cfg`` says and write its run folder. Returns the summary.
+
+    ``trained`` hands over a network that was already trained elsewhere (the batched
+    launcher trains many at once); only the run folder is then written."""
+    validate(cfg)
+    if trained is None:
+        setup = build(cfg)
+        history = fit(cfg, setup)
+    else:
+        setup, history = trained
     summary = summarize(history, setup.validation is not None)
     summary.update(command=command, **provenance(cfg))
     if summary["status"] == "diverged":
@@ -255,9 +267,9 @@ def record_failure(out_dir: Path, cfg, error: BaseException, command: str) -> di
     return summary
 
 
-def task(cfg) -> float:
+def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
     """The body of the Hydra app. Returns the objective for sweepers (inf when failed
-    or diverged, so a minimising search steers away)."""
+    or diverged, so a minimising search steers away). ``trained``: see ``run``."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -266,7 +278,7 @@ def task(cfg) -> float:
     command = command_line()
     started = time.perf_counter()
     try:
-        summary = run(cfg, out_dir, command)
+        summary = run(cfg, out_dir, command, trained)
     except (ConfigError, DataError) as error:
         summary = record_failure(out_dir, cfg, error, command)
         log.error("%s", error)
