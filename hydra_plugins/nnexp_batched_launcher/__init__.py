@@ -1,0 +1,1 @@
+"""nnexp's batched launcher: ``hydra/launcher=batched``."""

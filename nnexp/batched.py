@@ -1,0 +1,102 @@
+"""Training many jobs of a sweep as one stacked computation.
+
+Jobs whose configs differ only in values that can vary per replica (``REPLICA_OPTIONS``)
+share a dataset, an architecture and a schedule, so their parameters stack along a
+leading replica axis and ``train`` runs them together: NumPy's per-call overhead is paid
+once for the whole group instead of once a job. Each replica is built exactly as its own
+job would build it (same config, same generator, same draws), and its slice of the
+result is handed back as that job's own (Setup, History).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+
+from .app import Setup, build, load_dataset
+from .network import stack, unstack
+from .optim import OPTIMIZERS
+from .train import History, train
+
+# Options that may differ between the replicas of one group. Everything else (dataset,
+# architecture, activation, loss, batching, epochs, dtype, logging) defines the group.
+REPLICA_OPTIONS = ("seed", "rng", "lr", "progress", "model.init_scale", "optimizer.momentum",
+                   "optimizer.beta1", "optimizer.beta2", "optimizer.eps",
+                   "optimizer.weight_decay")
+# Coefficients handed to the stacked optimiser as (R, 1, 1) arrays, one value a replica.
+_COEFFICIENTS = {"lr": "lr", "weight_decay": "optimizer.weight_decay",
+                 "momentum": "optimizer.momentum", "beta1": "optimizer.beta1",
+                 "beta2": "optimizer.beta2", "eps": "optimizer.eps"}
+
+
+def _select(plain: dict, dotted: str):
+    for part in dotted.split("."):
+        plain = plain[part]
+    return plain
+
+
+def group_key(plain: dict) -> str:
+    """The part of a (plain, resolved) job config that must be equal within a group."""
+    shared = json.loads(json.dumps(plain))
+    shared.pop("hydra", None)
+    for dotted in REPLICA_OPTIONS:
+        *parents, leaf = dotted.split(".")
+        node = shared
+        for part in parents:
+            node = node[part]
+        node.pop(leaf)
+    # Weight decay switches the update to its general form, whose rounding differs from
+    # the decay-free one; keeping the two apart keeps every replica equal to its own run.
+    shared["decays"] = _select(plain, "optimizer.weight_decay") > 0
+    return json.dumps(shared, sort_keys=True)
+
+
+def groups(plain_configs: dict[int, dict], max_replicas: int) -> list[list[int]]:
+    """Job numbers grouped by ``group_key``, each group cut to at most ``max_replicas``,
+    in the order the jobs came."""
+    by_key: dict[str, list[int]] = {}
+    for num, plain in plain_configs.items():
+        by_key.setdefault(group_key(plain), []).append(num)
+    return [nums[i:i + max_replicas] for nums in by_key.values()
+            for i in range(0, len(nums), max_replicas)]
+
+
+def train_group(cfgs: list) -> list[tuple[Setup, History]]:
+    """Train the jobs ``cfgs`` (validated configs of one group) together; return each
+    job's (Setup, History) as if it had trained alone."""
+    first = cfgs[0]
+    dataset = load_dataset(first.dataset)
+    setups = [build(cfg, dataset) for cfg in cfgs]
+    params = stack([s.params for s in setups])
+    coefficients = {name: np.array([float(_select(cfg, key)) for cfg in cfgs]).reshape(-1, 1, 1)
+                    for name, key in _COEFFICIENTS.items()}
+    optimizer = OPTIMIZERS[first.optimizer.name](params, **coefficients)
+    shared = setups[0]
+    history = train(shared.net, params, optimizer, first.loss, shared.data,
+                    rng=[s.rng for s in setups], validation=shared.validation,
+                    **shared.train_kwargs)
+    return [(replace(setup, params=unstack(params, r)),
+             replica_history(history, r, setup.train_kwargs["log_every"], first.epochs))
+            for r, setup in enumerate(setups)]
+
+
+def _pick(value, r: int):
+    array = np.asarray(value)
+    return array.reshape(-1)[r].item() if array.size > 1 else array.item()
+
+
+def replica_history(history: History, r: int, log_every: int, epochs: int) -> History:
+    """Replica r's rows: the ones its own run would have logged, up to its divergence.
+
+    The group logs a row wherever any replica diverged, and trains on past a diverged
+    replica; both are dropped here. ``seconds`` is the group's wall time."""
+    diverged = int(history.diverged_at[r])
+    rows = [i for i, epoch in enumerate(history.epochs)
+            if (not diverged or epoch <= diverged)
+            and (epoch % log_every == 0 or epoch == epochs or epoch == diverged)]
+    own = History(params=None, diverged_at=diverged, seconds=history.seconds)
+    for i in rows:
+        own.append(history.epochs[i], {name: _pick(values[i], r)
+                                       for name, values in history.columns.items()})
+    return own
