@@ -90,14 +90,16 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]],
     _JOBS.clear()
     _TRAINED.clear()
     _CONTEXT[:] = [launcher.hydra_context]
+    composer = _Composer(launcher.hydra_context.config_loader, config)
     for i, overrides in enumerate(job_overrides):
         num = initial_job_idx + i
-        sweep_config = launcher.hydra_context.config_loader.load_sweep_config(
-            config, list(overrides))
+        sweep_config = composer.compose(list(overrides))
         with open_dict(sweep_config):
             sweep_config.hydra.job.id = num
             sweep_config.hydra.job.num = num
         _JOBS[num] = sweep_config
+    log.info("composed %d job configs (%d by Hydra, the rest derived from them)",
+             len(_JOBS), composer.composed)
 
     ready = _trainable(_JOBS)
     plain = {num: OmegaConf.to_container(cfg, resolve=True) for num, cfg in ready.items()}
@@ -119,6 +121,63 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]],
         return [_run(num) for num in nums]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         return list(pool.map(_run, nums, chunksize=max(1, len(nums) // (4 * workers))))
+
+
+class _Composer:
+    """Job configs for a sweep. Hydra composes a config in about 50 ms, a cost the jobs
+    of a seed sweep pay a hundred times for nothing: jobs whose overrides differ only in
+    plain values of ``REPLICA_OPTIONS`` get a copy of the first such job's composed
+    config with those values set, as Hydra's own override step sets them. The first
+    copy of each template is checked against a real composition; any difference and the
+    template's jobs are all composed by Hydra."""
+
+    def __init__(self, loader, master):
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        self.loader, self.master = loader, master
+        self.parser = OverridesParser.create()
+        self.templates: dict = {}  # the non-replica overrides -> composed config or None
+        self.checked: set = set()
+        self.composed = 0
+
+    def _hydra(self, overrides: list[str]):
+        self.composed += 1
+        return self.loader.load_sweep_config(self.master, overrides)
+
+    def compose(self, overrides: list[str]):
+        parsed = self.parser.parse_overrides(overrides)
+        replica = [o for o in parsed if o.key_or_group in batched.REPLICA_OPTIONS
+                   and not o.is_add() and not o.is_delete()
+                   and not o.is_sweep_override()]
+        rest = tuple(o.input_line for o in parsed if o not in replica)
+        if rest not in self.templates:
+            self.templates[rest] = self._hydra(overrides)
+            return copy.deepcopy(self.templates[rest])
+        template = self.templates[rest]
+        if template is None:
+            return self._hydra(overrides)
+        derived = self._derive(template, parsed, replica)
+        if rest not in self.checked:
+            self.checked.add(rest)
+            composed = self._hydra(overrides)
+            if OmegaConf.to_container(derived) != OmegaConf.to_container(composed):
+                log.warning("derived job config differs from Hydra's; composing each job")
+                self.templates[rest] = None
+                return composed
+        return derived
+
+    @staticmethod
+    def _derive(template, parsed, replica):
+        cfg = copy.deepcopy(template)
+        for override in replica:
+            OmegaConf.update(cfg, override.key_or_group, override.value(), merge=True)
+        app = [o for o in parsed if not o.is_hydra_override()]
+        naming = cfg.hydra.job.config.override_dirname
+        lines = sorted(o.input_line for o in app if o.key_or_group not in naming.exclude_keys)
+        with open_dict(cfg.hydra):
+            cfg.hydra.overrides.task = [o.input_line for o in app]
+            cfg.hydra.job.override_dirname = naming.item_sep.join(lines).replace("=", naming.kv_sep)
+        return cfg
 
 
 def _span(nums: list[int]) -> str:

@@ -1,0 +1,80 @@
+"""The batched launcher against Hydra's basic launcher on a seed sweep of a preset.
+
+End to end: ``python -m nnexp -m experiment=red_blue seed=range(N)`` with each launcher,
+as subprocesses, every run folder written (tables, plots, reports). Then training alone,
+in this process: one network at a time against all N stacked, per replica-epoch.
+
+    python benchmarks/batched_sweep.py [--jobs 100] [--epochs 100000] [--experiment red_blue]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from hydra import compose, initialize_config_dir
+
+from nnexp.app import build
+from nnexp.config import CONF_DIR
+from nnexp.network import stack
+from nnexp.optim import OPTIMIZERS
+from nnexp.train import train
+
+
+def sweep_seconds(launcher: str, args, folder: Path) -> float:
+    command = [sys.executable, "-m", "nnexp", "-m", f"experiment={args.experiment}",
+               f"seed=range({args.jobs})", f"epochs={args.epochs}",
+               f"hydra/launcher={launcher}", f"hydra.sweep.dir={folder / launcher}"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, cwd=folder)
+    seconds = time.perf_counter() - start
+    finished = len(list((folder / launcher).glob("*/summary.json")))
+    assert finished == args.jobs, f"{launcher}: {finished} of {args.jobs} run folders"
+    return seconds
+
+
+def training_throughput(args, epochs: int) -> tuple[float, float]:
+    """Microseconds per replica-epoch: one network alone, and N stacked."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfgs = [compose("config", overrides=[f"experiment={args.experiment}", f"seed={s}",
+                                              f"epochs={epochs}"]) for s in range(args.jobs)]
+    setups = [build(cfg) for cfg in cfgs]
+    one = setups[0]
+    start = time.perf_counter()
+    train(one.net, one.params, one.optimizer, cfgs[0].loss, one.data, **one.train_kwargs)
+    alone = (time.perf_counter() - start) / epochs * 1e6
+    params = stack([s.params for s in setups[1:]] + [build(cfgs[0]).params])
+    lr = np.array([cfg.lr for cfg in cfgs]).reshape(-1, 1, 1)
+    optimizer = OPTIMIZERS[cfgs[0].optimizer.name](params, lr)
+    start = time.perf_counter()
+    train(one.net, params, optimizer, cfgs[0].loss, one.data, rng=[s.rng for s in setups],
+          **one.train_kwargs)
+    stacked = (time.perf_counter() - start) / epochs / args.jobs * 1e6
+    return alone, stacked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=100_000)
+    parser.add_argument("--experiment", default="red_blue")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        batched = sweep_seconds("batched", args, Path(tmp))
+        basic = sweep_seconds("basic", args, Path(tmp))
+    alone, stacked = training_throughput(args, min(args.epochs, 20_000))
+    print(f"{args.experiment}, seed=range({args.jobs}), {args.epochs} epochs a job")
+    print(f"| measure | basic | batched | ratio |")
+    print(f"| --- | --- | --- | --- |")
+    print(f"| sweep wall time, every run folder written | {basic:.1f} s | {batched:.1f} s "
+          f"| {basic / batched:.1f}x |")
+    print(f"| training, us per replica-epoch | {alone:.2f} | {stacked:.3f} "
+          f"| {alone / stacked:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
