@@ -23,9 +23,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, configure_log, run_job, setup_globals
 from omegaconf import OmegaConf, open_dict
 
-from nnexp import batched
+from nnexp import batched, resume
 from nnexp.app import task
-from nnexp.artifacts import FINISHED, read_summary
 from nnexp.config import ConfigError, validate
 from nnexp.data import DataError
 
@@ -66,10 +65,9 @@ def _trainable(jobs: dict) -> dict:
     """Job number -> task config, for the jobs phase 1 should train."""
     ready = {}
     for num, sweep_config in jobs.items():
-        summary = read_summary(_output_dir(sweep_config))
-        if summary is not None and summary.get("status") in FINISHED:
-            continue
         cfg = _task_config(sweep_config)
+        if resume.finished(_output_dir(sweep_config), cfg) is not None:
+            continue  # its own task will log it as skipped
         try:
             validate(cfg)
         except ConfigError:

@@ -1,0 +1,131 @@
+"""The batched launcher: same run folders and numbers as the basic launcher, faster."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cli import nnexp
+from nnexp.batched import group_key, groups
+
+
+def sweep(tmp_path, name, *args):
+    folder = tmp_path / name
+    result = nnexp(tmp_path, "-m", *args, f"hydra.sweep.dir={folder}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return folder, result
+
+
+def job_dirs(folder):
+    return sorted((p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()),
+                  key=lambda p: int(p.name))
+
+
+def assert_same_runs(basic, batched):
+    """Every metric and parameter equal to 1e-12; timings aside."""
+    assert [d.name for d in job_dirs(basic)] == [d.name for d in job_dirs(batched)]
+    for a, b in zip(job_dirs(basic), job_dirs(batched)):
+        ma = pd.read_csv(a / "metrics.csv").drop(columns="seconds")
+        mb = pd.read_csv(b / "metrics.csv").drop(columns="seconds")
+        assert list(ma.epoch) == list(mb.epoch), a.name
+        np.testing.assert_allclose(mb.to_numpy(float), ma.to_numpy(float), rtol=0, atol=1e-12)
+        sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
+        for key in ("status", "epochs_completed", "diverged_at", "config", "seed", "command"):
+            assert sa[key] == sb[key], (a.name, key)
+        if sa["status"] == "ok":
+            with np.load(a / "model.npz") as pa, np.load(b / "model.npz") as pb:
+                for key in pa.files:
+                    if key != "meta":
+                        np.testing.assert_allclose(pb[key], pa[key], rtol=0, atol=1e-12)
+        pa, pb = (pd.read_csv(d / "predictions.csv", keep_default_na=False) for d in (a, b))
+        if sa["status"] == "ok":
+            np.testing.assert_allclose(pb.probability, pa.probability, rtol=0, atol=1e-12)
+        for name in ("report.md", "curves.png", ".hydra/overrides.yaml"):
+            assert (b / name).exists(), (b, name)
+
+
+def test_batched_matches_basic_over_seeds_and_learning_rates(tmp_path):
+    args = ("dataset=xor", "dataset.n=60", "model.hidden=[5]", "activation=tanh",
+            "optimizer=minibatch", "optimizer.batch_size=16", "epochs=40", "seed=0,1,2",
+            "lr=0.05,0.5")
+    basic, _ = sweep(tmp_path, "basic", *args)
+    batched, result = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
+    assert "6 replicas" in result.stdout + result.stderr
+    assert_same_runs(basic, batched)
+
+
+def test_a_diverging_replica_does_not_stop_its_group(tmp_path):
+    args = ("dataset=gaussians", "dataset.n=40", "model.output_activation=identity",
+            "loss=mse", "activation=relu", "epochs=60", "log_every=20", "lr=0.01,1e6",
+            "seed=0,1")
+    basic, _ = sweep(tmp_path, "basic", *args)
+    batched, _ = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
+    statuses = [json.loads((d / "summary.json").read_text())["status"]
+                for d in job_dirs(batched)]
+    assert statuses == ["ok", "ok", "diverged", "diverged"]
+    assert_same_runs(basic, batched)
+
+
+def test_groups_larger_than_max_replicas_are_split(tmp_path):
+    args = ("experiment=gender", "epochs=30", "seed=range(5)", "lr=0.1,0.3")
+    basic, _ = sweep(tmp_path, "basic", *args)
+    batched, result = sweep(tmp_path, "batched", *args, "hydra/launcher=batched",
+                            "hydra.launcher.max_replicas=4", "hydra.launcher.n_jobs=1")
+    log = result.stdout + result.stderr
+    assert log.count("trained jobs") == 3 and "4 replicas" in log and "2 replicas" in log
+    assert_same_runs(basic, batched)
+
+
+def test_jobs_that_cannot_share_train_in_their_own_groups(tmp_path):
+    args = ("dataset=circles", "dataset.n=40", "epochs=20", "activation=sigmoid,tanh",
+            "model.hidden=[3],[4]", "seed=0,1")
+    basic, _ = sweep(tmp_path, "basic", *args)
+    batched, result = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
+    assert (result.stdout + result.stderr).count("trained jobs") == 4
+    assert_same_runs(basic, batched)
+
+
+def test_a_failing_job_is_recorded_and_the_rest_written(tmp_path):
+    folder, _ = sweep(tmp_path, "batched", "loss=bce", "model.output_activation=sigmoid,softmax",
+                      "epochs=10", "hydra/launcher=batched")
+    statuses = [json.loads((d / "summary.json").read_text())["status"]
+                for d in job_dirs(folder)]
+    assert statuses == ["ok", "failed"]
+    assert not (job_dirs(folder)[1] / "metrics.csv").exists()
+
+
+def test_resume_after_a_batched_sweep_skips_finished_jobs(tmp_path):
+    args = ("experiment=gender", "epochs=20", "seed=0,1,2", "hydra/launcher=batched")
+    folder, _ = sweep(tmp_path, "sweep", *args)
+    before = {d.name: (d / "summary.json").stat().st_mtime_ns for d in job_dirs(folder)}
+    (job_dirs(folder)[1] / "summary.json").unlink()  # as if killed before it finished
+    _, result = sweep(tmp_path, "sweep", *args)
+    after = {d.name: (d / "summary.json").stat().st_mtime_ns for d in job_dirs(folder)}
+    assert after["0"] == before["0"] and after["2"] == before["2"]
+    assert after["1"] != before["1"]
+    assert (result.stdout + result.stderr).count("skipped") == 2
+
+
+def test_group_key_ignores_only_per_replica_values():
+    base = {"lr": 0.1, "seed": 0, "rng": "generator", "progress": True, "epochs": 10,
+            "activation": "tanh", "model": {"hidden": [4], "init_scale": 1.0},
+            "optimizer": {"momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+                          "weight_decay": 0.0, "name": "gd"}}
+    other_seed = json.loads(json.dumps(base)) | {"seed": 5, "lr": 2.0}
+    other_width = json.loads(json.dumps(base))
+    other_width["model"]["hidden"] = [8]
+    decayed = json.loads(json.dumps(base))
+    decayed["optimizer"]["weight_decay"] = 0.01
+    assert group_key(base) == group_key(other_seed)
+    assert group_key(base) != group_key(other_width)
+    assert group_key(base) != group_key(decayed)
+    assert groups({0: base, 1: other_width, 2: other_seed, 3: base}, 2) == [[0, 2], [3], [1]]
+
+
+@pytest.mark.parametrize("bad", ["hydra.launcher.max_replicas=0"])
+def test_bad_launcher_settings_are_refused(tmp_path, bad):
+    result = nnexp(tmp_path, "-m", "epochs=5", "seed=0,1", "hydra/launcher=batched", bad,
+                   f"hydra.sweep.dir={tmp_path / 's'}")
+    assert result.returncode != 0 and "max_replicas" in result.stderr
