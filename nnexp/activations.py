@@ -43,7 +43,7 @@ def sigmoid_unguarded(z: np.ndarray) -> np.ndarray:
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """The sigmoid for any z, without overflow warnings."""
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         return sigmoid_unguarded(z)
 
 

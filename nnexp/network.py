@@ -162,7 +162,7 @@ def forward(net: Network, params: Params, X: np.ndarray) -> list[np.ndarray]:
 
 def predict(net: Network, params: Params, X: np.ndarray) -> np.ndarray:
     """X: (..., n, d) -> output layer (..., n, k)."""
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         return forward(net, params, X)[-1]
 
 

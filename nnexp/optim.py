@@ -16,9 +16,10 @@ class GradientDescent:
     """p <- p - lr * g
 
     Without weight decay the step is lr times a gradient that is linear in the output
-    layer's delta, so ``delta_scale`` asks train to scale that one (n, k) array by lr
-    instead of every parameter's gradient; the step then subtracts gradients as given.
-    It is None where there is nothing to scale: a unit step, or a rule that needs the
+    layer's delta, so ``delta_scale`` offers train to scale that one (n, k) array by lr
+    instead of every parameter's gradient; train then says so with ``step(...,
+    scaled=True)`` and the step subtracts the gradients as given. ``delta_scale`` is None
+    where there is nothing to fold: a unit step, weight decay, or a rule that needs the
     raw gradient."""
 
     def __init__(self, params: Params, lr, weight_decay=0.0, **_):
@@ -26,7 +27,8 @@ class GradientDescent:
         self.lr = np.asarray(lr, dtype=params.weights[0].dtype)
         self.weight_decay = weight_decay
         self.decays = bool(np.any(np.asarray(weight_decay) != 0))
-        self.delta_scale = None if self.decays or np.all(self.lr == 1) else self.lr
+        self.unit_step = not self.decays and bool(np.all(self.lr == 1))
+        self.delta_scale = None if self.decays or self.unit_step else self.lr
 
     def _decayed(self, params: Params, grads: Params) -> list[np.ndarray]:
         if not self.decays:
@@ -34,8 +36,9 @@ class GradientDescent:
         decayed = [g + self.weight_decay * w for g, w in zip(grads.weights, params.weights)]
         return decayed + grads.biases
 
-    def step(self, params: Params, grads: Params) -> None:
-        if not self.decays:
+    def step(self, params: Params, grads: Params, scaled: bool = False) -> None:
+        """``scaled``: the gradients already carry lr (see ``delta_scale``)."""
+        if scaled or self.unit_step:
             for p, g in zip(params.arrays(), grads.arrays()):
                 p -= g
             return
@@ -52,7 +55,7 @@ class Momentum(GradientDescent):
         self.momentum = momentum
         self.velocity = [np.zeros_like(p) for p in params.arrays()]
 
-    def step(self, params: Params, grads: Params) -> None:
+    def step(self, params: Params, grads: Params, scaled: bool = False) -> None:
         for p, g, v in zip(params.arrays(), self._decayed(params, grads), self.velocity):
             v *= self.momentum
             v += g
@@ -71,7 +74,7 @@ class Adam(GradientDescent):
         self.v = [np.zeros_like(p) for p in params.arrays()]
         self.t = 0
 
-    def step(self, params: Params, grads: Params) -> None:
+    def step(self, params: Params, grads: Params, scaled: bool = False) -> None:
         self.t += 1
         c1 = 1.0 - self.beta1 ** self.t
         c2 = 1.0 - self.beta2 ** self.t

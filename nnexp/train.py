@@ -159,15 +159,16 @@ def train(net: Network, params: Params, optimizer, loss: str, data: Split, epoch
     start = time.perf_counter()
 
     scale = optimizer.delta_scale
+    scaled = scale is not None
 
     def run_epochs(first: int, last: int) -> None:
         for _ in range(first, last + 1):
             for X, Y in fixed or _batches(data, batch_size, rng, replicas):
                 acts = forward(net, params, X)
                 delta = delta_of(acts[-1], Y)
-                if scale is not None:
+                if scaled:
                     delta *= scale
-                optimizer.step(params, backward(net, params, acts, delta))
+                optimizer.step(params, backward(net, params, acts, delta), scaled)
 
     def measure() -> dict:
         row = evaluate(net, params, loss, data)
