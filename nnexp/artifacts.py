@@ -99,6 +99,14 @@ def metrics_frame(history, replica: int | None = None):
     return pd.DataFrame(columns)[order]
 
 
+def _feature_columns(dataset) -> list[str]:
+    """Feature names, with " (feature)" added to any that would collide with a column
+    predictions.csv adds itself (a CSV may well have a feature called ``name``)."""
+    reserved = {"kind", "name", "target", "probability", "predicted",
+                *(f"p_{c}" for c in dataset.class_names)}
+    return [f"{f} (feature)" if f in reserved else f for f in dataset.feature_names]
+
+
 def predictions_frame(dataset, net: Network, params: Params):
     """Query points, then training and validation points: features by name, target,
     predicted probability and class (and one probability column a class when there
@@ -116,7 +124,7 @@ def predictions_frame(dataset, net: Network, params: Params):
         if len(X) == 0:
             continue
         out = predict(net, params, dataset.transform(X))
-        frame = pd.DataFrame(X, columns=dataset.feature_names)
+        frame = pd.DataFrame(X, columns=_feature_columns(dataset))
         frame.insert(0, "name", names if names is not None else [""] * len(X))
         frame.insert(0, "kind", kind)
         frame["target"] = ([dataset.class_names[i] for i in labels] if labels is not None

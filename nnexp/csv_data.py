@@ -1,0 +1,208 @@
+"""A user's CSV file -> Dataset, checked once where it enters.
+
+The file is comma-separated with a header line naming the columns; one column is the
+class label (``target``), the others (or the ``features`` chosen) must be numbers.
+Every problem raises ``DataError`` with one line naming the file, the column, the line
+as an editor counts it (the header is line 1, the first data row line 2), the bad value
+and what is allowed.
+
+Choices worth knowing:
+- Cells are read as text, so a value is reported exactly as written.
+- A cell that is empty, ``NA``, ``N/A``, ``NaN`` or ``null`` is missing: there is no
+  imputation, so a missing feature or label is an error. Blank lines are skipped.
+- Booleans (``True``/``False``) in a feature are not numbers: write them as 0/1.
+- Class names are the sorted distinct target values as text; when every label is a
+  number they are sorted as numbers (``2`` before ``10``) and written without a
+  trailing ``.0``, so labels 0/1 become class names ``"0"``/``"1"``.
+- A quoted value spanning several lines makes later line numbers one short a line.
+
+pandas is imported here and only here: the numeric core never sees it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .data import DataError, Dataset
+
+MISSING = {"", "na", "n/a", "nan", "null"}
+FIRST_LINE = 2  # the header is line 1
+
+
+def load_csv(path: str, target: str, features: list[str] | None = None,
+             queries: list | None = None) -> Dataset:
+    """Read ``path`` -> Dataset with ``X: (n, d)`` floats, ``labels: (n,)`` class indices
+    into the sorted ``class_names`` and ``queries: (q, d)``.
+
+    ``features`` defaults to every column but ``target``; ``queries`` is a list of points
+    of d numbers each (or one flat list of d numbers for a single point)."""
+    path = str(path)
+    frame = _read(path)
+    target = str(target)
+    columns = list(frame.columns)
+    features = _pick_features(path, columns, target, features)
+
+    # Blank lines are kept by the reader so that index + 2 is the line in the file.
+    used = [c for c in columns if c == target or c in features]  # in file order
+    text = frame[used].apply(lambda col: col.str.strip())
+    text = text[~(frame.apply(lambda col: col.str.strip()) == "").all(axis=1)]
+    lines = text.index.to_numpy() + FIRST_LINE
+    if len(text) == 0:
+        raise DataError(f"{path} has a header but no data rows: "
+                        "need at least two rows, one sample a line")
+    if len(text) < 2:
+        raise DataError(f"{path} has 1 data row (line {lines[0]}): need at least two rows "
+                        "to learn from")
+
+    X = _numbers(path, text, features, lines)
+    labels, class_names = _classes(path, text[target], target, len(text))
+    q = _queries(queries, features)
+    return Dataset(Path(path).stem, X, labels, features, class_names, queries=q,
+                   query_names=[_point_name(row) for row in q])
+
+
+def _read(path: str):
+    import pandas as pd
+
+    where = f" (relative to {os.getcwd()})" if not os.path.isabs(path) else ""
+    if not os.path.exists(path):
+        raise DataError(f"dataset.path: no such file: {path}{where}")
+    if os.path.isdir(path):
+        raise DataError(f"dataset.path: {path} is a folder: give the CSV file inside it")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                            skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty: expected a header line naming the columns, "
+                        "then one row a sample") from None
+    except pd.errors.ParserError as error:
+        # pandas: "Error tokenizing data. C error: Expected 3 fields in line 6, saw 4\n"
+        detail = str(error).strip().splitlines()[-1].split("error: ")[-1]
+        raise DataError(f"{path} is not a valid CSV file: {detail} "
+                        "(every row needs one value a column of the header)") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path} is not UTF-8 text ({error.reason}): "
+                        "save it as a UTF-8 CSV") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _pick_features(path: str, columns: list[str], target: str, features) -> list[str]:
+    listed = ", ".join(columns)
+    if target not in columns:
+        hint = (" (the file is read as comma-separated)"
+                if len(columns) == 1 and any(s in columns[0] for s in ";\t|") else "")
+        raise DataError(f"dataset.target={target!r} is not a column of {path}: "
+                        f"columns are {listed}{hint}")
+    if features is None:
+        features = [c for c in columns if c != target]
+        if not features:
+            raise DataError(f"{path} has only the target column {target!r}: "
+                            "need at least one feature column")
+        return features
+    features = [features] if isinstance(features, str) else [str(f) for f in features]
+    if not features:
+        raise DataError("dataset.features is empty: name at least one column, "
+                        "or leave it null for every column but the target")
+    for name in features:
+        if name == target:
+            raise DataError(f"dataset.features: {name!r} is the target column and cannot "
+                            "also be a feature")
+        if name not in columns:
+            raise DataError(f"dataset.features: {name!r} is not a column of {path}: "
+                            f"columns are {listed}")
+    repeated = sorted({f for f in features if features.count(f) > 1})
+    if repeated:
+        raise DataError(f"dataset.features names {repeated[0]!r} twice: list each column once")
+    return features
+
+
+def _numbers(path: str, text, features: list[str], lines) -> np.ndarray:
+    """Feature cells -> X (n, d); the first bad cell (line by line, left to right) is the
+    error. ``text`` holds the used columns, target included, as stripped strings."""
+    import pandas as pd
+
+    missing = text.apply(lambda col: col.str.lower().isin(MISSING))
+    values = text[features].apply(lambda col: pd.to_numeric(col, errors="coerce"))
+    bad = missing.copy()
+    bad[features] = missing[features] | ~np.isfinite(values.to_numpy(dtype=float))
+    rows = np.flatnonzero(bad.to_numpy().any(axis=1))
+    if len(rows):
+        i = rows[0]
+        column = next(c for c in text.columns if bad[c].iloc[i])
+        raw = text[column].iloc[i]
+        where = f"{path} line {lines[i]}, column {column!r}"
+        if missing[column].iloc[i]:
+            what = "is empty" if raw == "" else f"is missing ({raw!r})"
+            raise DataError(f"{where} {what}: every row needs a value in every column used "
+                            "(missing values are not filled in)")
+        hint = " (write booleans as 0/1)" if raw.lower() in ("true", "false") else ""
+        raise DataError(f"{where}: {_short(raw)} is not a finite number: feature columns "
+                        f"must hold numbers{hint}")
+    return values[features].to_numpy(dtype=np.float64)
+
+
+def _classes(path: str, column, target: str, n: int) -> tuple[np.ndarray, list[str]]:
+    """Target cells (n,) -> class indices (n,) and the sorted class names."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(column, errors="coerce")
+    if numbers.notna().all():
+        # Numeric labels sort as numbers, so 2 comes before 10 and 1.0 is the class 1.
+        distinct, labels = np.unique(numbers.to_numpy(dtype=float), return_inverse=True)
+        names = [_number_name(v) for v in distinct]
+    else:
+        distinct, labels = np.unique(column.to_numpy(dtype=str), return_inverse=True)
+        names = [str(v) for v in distinct]
+    if len(names) < 2:
+        raise DataError(f"{path}: target column {target!r} has one class ({names[0]!r}) "
+                        f"in all {n} rows: need at least two classes to learn from")
+    return labels.astype(np.int64), names
+
+
+def _queries(queries, features: list[str]) -> np.ndarray:
+    """The points to predict -> (q, d); each must have one number a feature."""
+    d = len(features)
+    if queries is None or len(queries) == 0:
+        return np.zeros((0, d))
+    if isinstance(queries, (str, bytes)) or not isinstance(queries, (list, tuple)):
+        raise DataError(f"dataset.queries={queries!r} is not a list of points: "
+                        f"write e.g. [[{', '.join(['0'] * d)}]]")
+    # A flat list of numbers is one point.
+    points = [queries] if not any(isinstance(q, (list, tuple)) for q in queries) else queries
+    rows = []
+    for i, point in enumerate(points):
+        if not isinstance(point, (list, tuple)) or len(point) != d:
+            got = f"{len(point)} values" if isinstance(point, (list, tuple)) else repr(point)
+            raise DataError(f"dataset.queries[{i}]: expected {d} numbers "
+                            f"({', '.join(features)}), got {got}")
+        rows.append([_query_number(i, f, v) for f, v in zip(features, point)])
+    return np.array(rows, dtype=np.float64)
+
+
+def _query_number(i: int, feature: str, value) -> float:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not np.isfinite(number):
+        raise DataError(f"dataset.queries[{i}]: {feature}={value!r} is not a finite number")
+    return number
+
+
+def _number_name(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _point_name(row) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in row) + "]"
+
+
+def _short(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "...")

@@ -1,0 +1,83 @@
+"""End to end: ``python -m nnexp dataset=csv ...`` on a user's file, good and bad."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cli import nnexp, only_run, summary
+
+
+def blobs(path, n: int = 40, seed: int = 0) -> None:
+    """Two well separated gaussian blobs, labelled by colour."""
+    rng = np.random.default_rng(seed)
+    colour = np.where(np.arange(n) % 2, "red", "blue")
+    centre = np.where(colour == "red", 2.0, -2.0)[:, None]
+    xy = centre + rng.standard_normal((n, 2))
+    pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "label": colour}).to_csv(path, index=False)
+
+
+def test_csv_run_trains_and_names_the_classes(tmp_path):
+    blobs(tmp_path / "blobs.csv")
+    result = nnexp(tmp_path, "dataset=csv", "dataset.path=blobs.csv", "dataset.target=label",
+                   "epochs=200", "dataset.queries=[[2,2],[-2,-2]]")
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path)
+    assert (run / "metrics.csv").exists()
+    frame = pd.read_csv(run / "predictions.csv", keep_default_na=False)
+    assert list(frame.columns[:4]) == ["kind", "name", "x", "y"]
+    train = frame[frame.kind == "train"]
+    assert set(train.target) == {"blue", "red"} and set(train.predicted) <= {"blue", "red"}
+    assert (train.target == train.predicted).mean() >= 0.9
+    queries = frame[frame.kind == "query"]
+    assert list(queries.name) == ["[2, 2]", "[-2, -2]"]
+    assert list(queries.predicted) == ["red", "blue"]
+    assert summary(run)["status"] == "ok"
+
+
+BAD = {
+    # name: (file text or None for no file, extra overrides, words the error must hold)
+    "missing file": (None, [], ["no such file", "data.csv"]),
+    "empty file": ("", [], ["data.csv is empty"]),
+    "unknown target": ("x,y,label\n1,2,a\n3,4,b\n", ["dataset.target=lbl"],
+                       ["'lbl'", "columns are x, y, label"]),
+    "unknown feature": ("x,y,label\n1,2,a\n3,4,b\n", ["dataset.features=[x,z]"], ["'z'"]),
+    "non-numeric feature": ("x,y,label\n1,2,a\n3,four,b\n", [],
+                            ["line 3", "column 'y'", "'four'"]),
+    "missing value": ("x,y,label\n1,2,a\n3,4,b\n,6,a\n", [], ["line 4", "column 'x'", "empty"]),
+    "single class": ("x,y,label\n1,2,a\n3,4,a\n", [], ["column 'label'", "one class ('a')"]),
+    "one row": ("x,y,label\n1,2,a\n", [], ["1 data row (line 2)"]),
+    "bad query": ("x,y,label\n1,2,a\n3,4,b\n", ["dataset.queries=[[1,2,3]]"],
+                  ["dataset.queries[0]", "expected 2 numbers"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_csv_is_one_line_and_no_artifacts(tmp_path, case):
+    text, extra, words = BAD[case]
+    if text is not None:
+        (tmp_path / "data.csv").write_text(text)
+    args = ["dataset=csv", "dataset.path=data.csv", "dataset.target=label", "epochs=5"]
+    result = nnexp(tmp_path, *args, *extra)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("nnexp: error: ")
+    for word in words:
+        assert word in lines[0]
+    assert not list((tmp_path / "outputs").rglob("metrics.csv"))
+    assert summary(only_run(tmp_path))["status"] == "failed"
+
+
+def test_features_named_like_prediction_columns_keep_their_values(tmp_path):
+    rows = ["name,target,x,label"] + [f"{i % 7},{i % 3},{i},{'a' if i < 6 else 'b'}"
+                                      for i in range(12)]
+    (tmp_path / "clash.csv").write_text("\n".join(rows) + "\n")
+    result = nnexp(tmp_path, "dataset=csv", "dataset.path=clash.csv", "dataset.target=label",
+                   "epochs=20")
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(only_run(tmp_path) / "predictions.csv", keep_default_na=False)
+    assert list(frame["name (feature)"]) == [i % 7 for i in range(12)]
+    assert list(frame["target (feature)"]) == [i % 3 for i in range(12)]
+    assert list(frame["target"]) == ["a"] * 6 + ["b"] * 6

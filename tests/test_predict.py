@@ -1,0 +1,133 @@
+"""``python -m nnexp.predict``: a trained run's answer for new inputs, and one clear line
+for every input it cannot use."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cli import nnexp, only_run
+
+TUTORIAL_LINE = "x1=1 x2=0 x3=0 -> 0.99993704 (class 1)"
+
+
+def predict(cwd, *args, input: str | None = None):
+    return nnexp(cwd, *args, module="nnexp.predict", input=input)
+
+
+@pytest.fixture(scope="module")
+def triples(tmp_path_factory):
+    """The boolean-triples tutorial's run folder, trained once for the module."""
+    cwd = tmp_path_factory.mktemp("triples")
+    result = nnexp(cwd, "experiment=boolean_triples")
+    assert result.returncode == 0, result.stderr
+    return only_run(cwd)
+
+
+def one_error_line(result) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("nnexp.predict: error: ")
+    return lines[0]
+
+
+def test_prints_the_tutorials_number(triples, tmp_path):
+    result = predict(tmp_path, str(triples), "1", "0", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == TUTORIAL_LINE + "\n"
+
+
+def test_several_points_one_line_each(triples, tmp_path):
+    result = predict(tmp_path, str(triples), "1", "0", "0", "0,1,1")
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first == TUTORIAL_LINE
+    assert second.startswith("x1=0 x2=1 x3=1 -> 0.00") and second.endswith("(class 0)")
+
+
+def test_model_file_and_negative_numbers(triples, tmp_path):
+    result = predict(tmp_path, str(triples / "model.npz"), "-1e-3", "-.5", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("x1=-0.001 x2=-0.5 x3=2 -> ")
+
+
+def test_asks_for_each_feature_on_stdin(triples, tmp_path):
+    result = predict(tmp_path, str(triples), input="1\n0\n0\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == TUTORIAL_LINE + "\n"
+
+
+def test_help(tmp_path):
+    result = predict(tmp_path, "--help")
+    assert result.returncode == 0
+    assert "usage:" in result.stdout and "model.npz" in result.stdout
+
+
+@pytest.mark.parametrize("values, stdin, words", [
+    (["1", "0"], None, ["expected 3 numbers a point (x1 x2 x3), got 2"]),
+    (["1", "0", "0", "1"], None, ["got 4"]),
+    (["1", "abc", "0"], None, ["'abc' is not a number"]),
+    (["1", "nan", "0"], None, ["'nan' is not a number"]),
+    ([], "1\nabc\n0\n", ["x2: 'abc' is not a number"]),
+    ([], "1\n", ["no value given for x2"]),
+])
+def test_bad_values(triples, tmp_path, values, stdin, words):
+    line = one_error_line(predict(tmp_path, str(triples), *values, input=stdin))
+    for word in words:
+        assert word in line
+
+
+def test_missing_folder(tmp_path):
+    line = one_error_line(predict(tmp_path, "no/such/run", "1", "0", "0"))
+    assert "no such run folder: no/such/run" in line
+
+
+def test_folder_without_model(tmp_path):
+    (tmp_path / "empty").mkdir()
+    line = one_error_line(predict(tmp_path, "empty", "1", "0", "0"))
+    assert "empty has no model.npz" in line
+
+
+def test_failed_run_says_why(tmp_path):
+    result = nnexp(tmp_path, "dataset=csv", "dataset.path=missing.csv", "dataset.target=label")
+    assert result.returncode != 0
+    line = one_error_line(predict(tmp_path, str(only_run(tmp_path)), "1"))
+    assert "failed run" in line and "missing.csv" in line
+
+
+def test_a_broken_model_file(tmp_path):
+    (tmp_path / "model.npz").write_bytes(b"not a zip")
+    line = one_error_line(predict(tmp_path, ".", "1"))
+    assert "cannot read model.npz" in line
+
+
+def test_sweep_job_folder_and_sweep_folder(tmp_path):
+    result = nnexp(tmp_path, "-m", "experiment=boolean_triples", "seed=1,2", "epochs=2000")
+    assert result.returncode == 0, result.stderr
+    sweeps = sorted((tmp_path / "outputs" / "multirun").glob("*/*"))
+    assert len(sweeps) == 1
+    job = sweeps[0] / "1"
+    result = predict(tmp_path, str(job), "1", "0", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("x1=1 x2=0 x3=0 -> 0.99") and "(class 1)" in result.stdout
+    line = one_error_line(predict(tmp_path, str(sweeps[0]), "1", "0", "0"))
+    assert "is a sweep folder" in line and str(sweeps[0] / "0") in line
+
+
+def test_three_classes_lists_every_probability(tmp_path):
+    rng = np.random.default_rng(0)
+    centres = {"a": (-3, 0), "b": (3, 0), "c": (0, 4)}
+    rows = ["u,v,kind"] + [f"{x:.4f},{y:.4f},{k}" for k in centres for x, y in
+                           rng.normal(centres[k], 0.5, size=(10, 2))]
+    (tmp_path / "three.csv").write_text("\n".join(rows) + "\n")
+    result = nnexp(tmp_path, "dataset=csv", "dataset.path=three.csv", "dataset.target=kind",
+                   "optimizer=adam", "lr=0.05", "epochs=300")
+    assert result.returncode == 0, result.stderr
+    result = predict(tmp_path, str(only_run(tmp_path)), "3", "0")
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip()
+    assert line.startswith("u=3 v=0 -> ") and "(class b; P(a)=" in line
+    probabilities = [float(part.split("=")[1].rstrip(")")) for part in line.split()[-3:]]
+    assert sum(probabilities) == pytest.approx(1.0, abs=1e-6)
