@@ -1,5 +1,251 @@
-"""Figures of a run (placeholder until the plotting module lands)."""
+"""Figures of one run: the training curves and, for 2-D data, the decision boundary.
+
+Drawn with Matplotlib's object-oriented API on an Agg canvas, never pyplot: no global
+figure state, so any worker process or thread can plot. Each PNG is rendered to bytes
+and written through ``artifacts.write_bytes``, so a reader never sees half an image.
+
+Plotting is on every run's critical path, and in Matplotlib the data is cheap while the
+furniture is dear: an axes with its ticks costs more to build than its lines cost to
+draw. So each thread builds its figures once and wipes their data for the next run (a
+sweep of many jobs in one process pays for the axes once), the layout is fixed by hand
+rather than by ``tight_layout`` (which draws everything once more to measure it), and
+log axes carry no minor ticks.
+"""
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import BoundaryNorm, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator, PercentFormatter
+
+from . import artifacts
+from .network import predict
+
+DPI = 100
+GRID = 200  # decision-boundary grid points a side: smooth enough, 40 000 predictions
+MARGIN = 0.1  # fraction of the points' span added on each side of the grid
+LEVELS = np.linspace(0.0, 1.0, 11)  # filled-contour bands of P(class 1)
+PROBABILITY_MAP = "RdBu_r"
+# Two classes: class 0 blue, class 1 red, the ends of the RdBu_r map of P(class 1).
+TWO_CLASS_COLOURS = ("#2166ac", "#b2182b")
+MANY_CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+_figures = threading.local()  # this thread's reusable figures, by name
 
 
-def run_plots(out_dir, metrics, dataset, net, params):
-    return []
+def run_plots(out_dir: Path, metrics, dataset, net, params) -> list[Path]:
+    """Write ``curves.png`` (and ``decision_boundary.png`` for 2-D data) into ``out_dir``.
+
+    ``metrics``: the DataFrame of ``artifacts.metrics_frame`` (epoch, loss, accuracy,
+    optionally val_loss and val_accuracy). Returns the paths written."""
+    out_dir = Path(out_dir)
+    paths = [_save(curves_figure(metrics, dataset.name), out_dir / "curves.png")]
+    if dataset.two_d:
+        paths.append(_save(boundary_figure(dataset, net, params),
+                           out_dir / "decision_boundary.png"))
+    return paths
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    buffer = io.BytesIO()
+    # zlib level 3 instead of 6: a tenth larger, a fifth of the encoding time saved.
+    fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 3})
+    return artifacts.write_bytes(path, buffer.getvalue())
+
+
+def _reused(name: str, build):
+    """``build()`` once per thread, then the same figure with its data wiped. ``build``
+    returns ``(figure, axes to wipe, anything else kept)``."""
+    cache = _figures.__dict__
+    if name not in cache:
+        cache[name] = build()
+    fig, axes, kept = cache[name]
+    for ax in axes:
+        for artist in [*ax.lines, *ax.collections, *ax.images, *ax.texts]:
+            artist.remove()
+        if ax.legend_ is not None:
+            ax.legend_.remove()
+        if ax.get_yscale() != "linear":  # resetting the scale resets the tick formatter too
+            ax.set_yscale("linear")
+        ax.relim()
+        ax.autoscale(True)
+    return fig, axes, kept
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+# --- training curves -------------------------------------------------------------------
+
+def _build_curves():
+    fig = _new_figure(10.0, 4.0)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.22)
+    loss_ax, acc_ax = axes = fig.subplots(1, 2)
+    for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(True, alpha=0.3)
+    return fig, list(axes), None
+
+
+def curves_figure(metrics, title: str) -> Figure:
+    """Loss (log scale when it spans two decades or more) and accuracy over epochs,
+    training solid and validation dashed. NaN and inf rows (a diverged run) are left
+    out, and the first of them is marked with a dotted line."""
+    fig, (loss_ax, acc_ax), _ = _reused("curves", _build_curves)
+    fig.suptitle(f"{title}: training curves", fontweight="bold")
+    epoch = metrics["epoch"].to_numpy(dtype=float)
+    diverged = None
+    for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        for column, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
+            if column not in metrics:
+                continue
+            values = metrics[column].to_numpy(dtype=float)
+            finite = np.isfinite(values)
+            # A handful of logged epochs would be invisible as a bare line.
+            marker = "o" if finite.sum() < 20 else None
+            ax.plot(epoch[finite], values[finite], style, marker=marker, markersize=3,
+                    linewidth=1.5, label=label, color="C0" if label == "train" else "C1")
+            if name == "loss" and not finite.all():
+                first = epoch[~finite][0]
+                diverged = first if diverged is None else min(diverged, first)
+    _log_scale_if_wide(loss_ax, metrics)
+    if diverged is not None:
+        for ax in (loss_ax, acc_ax):
+            ax.axvline(diverged, color="0.3", linestyle=":",
+                       label=f"diverged (epoch {diverged:g})")
+    acc_ax.set_ylim(-0.03, 1.03)
+    acc_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    # One legend serves both panels: they share their line styles.
+    loss_ax.legend(loc="upper right", fontsize=9)
+    return fig
+
+
+def _log_scale_if_wide(ax, metrics) -> None:
+    # Under two decades a log axis shows one or two labels; a linear one reads better.
+    # Beyond 1e100 only a log axis is safe: Matplotlib's autoscale overflows near 1e308.
+    values = np.concatenate([metrics[c].to_numpy(dtype=float)
+                             for c in ("loss", "val_loss") if c in metrics])
+    values = values[np.isfinite(values) & (values > 0)]  # a loss of exactly 0 sits on the floor
+    if values.size and (values.max() > 1e100 or values.max() >= 100 * values.min()):
+        # Limits first, in decades within 1e-100..1e100, where the tick locator is safe too.
+        low, high = np.log10(values.min()), np.log10(values.max())
+        pad = 0.05 * (high - low)
+        low = np.clip(low - pad, -100.0, 99.0)
+        high = np.clip(high + pad, low + 1.0, 100.0)
+        ax.set_autoscaley_on(False)  # or set_ylim autoscales the old data first
+        ax.set_ylim(10.0 ** low, 10.0 ** high)
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_locator(NullLocator())
+
+
+# --- decision boundary -----------------------------------------------------------------
+
+def _build_boundary(colorbar: bool):
+    fig = _new_figure(7.2, 5.6)
+    fig.subplots_adjust(left=0.1, right=0.9 if colorbar else 0.97, bottom=0.1, top=0.92)
+    ax = fig.subplots()
+    bar = None
+    if colorbar:
+        # The bands are the same every run, so the colour bar is drawn from them once.
+        scale = ScalarMappable(BoundaryNorm(LEVELS, 256), PROBABILITY_MAP)
+        bar = fig.colorbar(scale, ax=ax, ticks=LEVELS[::2], fraction=0.05, pad=0.02, alpha=0.5)
+    return fig, [ax], bar
+
+
+def boundary_figure(dataset, net, params) -> Figure:
+    """The network's prediction over a grid covering every point with a margin, with
+    the training points (circles), validation points (triangles) and named queries
+    (stars) on top. One output or two: filled contours of P(class 1) and the 0.5 line.
+    More classes: the argmax class's colour, fading to white as confidence falls."""
+    names = list(dataset.class_names)
+    colours = TWO_CLASS_COLOURS if len(names) <= 2 else MANY_CLASS_COLOURS
+    xx, yy = _grid(dataset)  # (G, G) each
+    grid = np.column_stack([xx.ravel(), yy.ravel()])  # (G*G, 2)
+    out = predict(net, params, dataset.transform(grid))  # (G*G, k)
+
+    two = out.shape[1] <= 2
+    fig, (ax,), bar = _reused("boundary2" if two else "boundaryk",
+                              lambda: _build_boundary(colorbar=two))
+    if two:
+        _two_class_map(ax, xx, yy, out[:, -1].reshape(xx.shape))
+        bar.set_label(f"P({names[-1]})")
+    else:
+        _many_class_map(ax, xx, yy, out, colours)
+
+    size = 40 if len(dataset.X) <= 300 else 12
+    for c, name in enumerate(names):
+        train = dataset.labels == c
+        ax.scatter(*dataset.X[train].T, s=size, color=colours[c % len(colours)],
+                   edgecolors="black", linewidths=0.6, label=name, zorder=3)
+    if dataset.X_val is not None:
+        for c, name in enumerate(names):
+            val = dataset.labels_val == c
+            ax.scatter(*dataset.X_val[val].T, s=size * 1.3, marker="^",
+                       color=colours[c % len(colours)], edgecolors="black", linewidths=0.6,
+                       label=f"{name} (validation)", zorder=3)
+    if len(dataset.queries):
+        ax.scatter(*dataset.queries.T, s=260, marker="*", color="gold", edgecolors="black",
+                   linewidths=0.9, label="query", zorder=4)
+        for (x, y), name in zip(dataset.queries, dataset.query_names):
+            ax.annotate(name, (x, y), xytext=(8, 8), textcoords="offset points", fontsize=9,
+                        zorder=5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5",
+                                            alpha=0.85))
+
+    ax.set_xlim(xx[0, 0], xx[0, -1])
+    ax.set_ylim(yy[0, 0], yy[-1, 0])
+    ax.set_xlabel(dataset.feature_names[0])
+    ax.set_ylabel(dataset.feature_names[1])
+    ax.set_title(f"{dataset.name}: decision boundary of a {'-'.join(map(str, net.sizes))} "
+                 f"{net.activation} network", fontweight="bold")
+    ax.legend(title="class", loc="best", fontsize=9, title_fontsize=9, framealpha=0.9)
+    return fig
+
+
+def _grid(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """A GRID x GRID mesh over every training, validation and query point plus MARGIN."""
+    points = [dataset.X, dataset.queries]
+    if dataset.X_val is not None:
+        points.append(dataset.X_val)
+    points = np.concatenate([p for p in points if len(p)])  # (m, 2)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    # A point or a line of points has no span: give it one unit around it.
+    span = np.where(hi > lo, hi - lo, 1.0)
+    lo, hi = lo - MARGIN * span, hi + MARGIN * span
+    return np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
+
+
+def _two_class_map(ax, xx, yy, p) -> None:
+    """p: (G, G) P(class 1); outputs outside [0, 1] (identity, tanh) are clipped."""
+    p = np.ma.masked_invalid(np.clip(p, 0.0, 1.0))
+    ax.contourf(xx, yy, p, levels=LEVELS, cmap=PROBABILITY_MAP, alpha=0.5, zorder=1)
+    if p.count() and p.min() < 0.5 < p.max():
+        ax.contour(xx, yy, p, levels=[0.5], colors="black", linewidths=1.2, zorder=2)
+
+
+def _many_class_map(ax, xx, yy, out, colours) -> None:
+    """out: (G*G, k) class probabilities -> an RGB image of the argmax class's colour,
+    blended with white by how far its probability rises above a k-way tie."""
+    k = out.shape[1]
+    out = np.nan_to_num(out, nan=1.0 / k)
+    winner = out.argmax(axis=1)  # (G*G,)
+    strength = np.clip((out.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
+    palette = np.array([to_rgb(colours[c % len(colours)]) for c in range(k)])  # (k, 3)
+    # Never fully saturated, so the points drawn on top keep standing out.
+    weight = 0.1 + 0.4 * strength[:, None]  # (G*G, 1)
+    rgb = 1.0 - weight * (1.0 - palette[winner])  # (G*G, 3)
+    ax.imshow(rgb.reshape(*xx.shape, 3), origin="lower", aspect="auto", interpolation="nearest",
+              extent=(xx[0, 0], xx[0, -1], yy[0, 0], yy[-1, 0]), zorder=1)
+    if winner.min() < winner.max():
+        ax.contour(xx, yy, winner.reshape(xx.shape), levels=np.arange(k - 1) + 0.5,
+                   colors="black", linewidths=0.8, zorder=2)
