@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, artifacts
+from . import __version__, artifacts, resume
 from .config import CONF_DIR, ConfigError, register, validate
 from .data import BUILTIN, DataError, Dataset, generate, hold_out, standardized
 from .network import Network, Params, init_params
@@ -277,6 +277,13 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
     out_dir = Path(hc.runtime.output_dir)
     command = command_line()
     started = time.perf_counter()
+    if hc.mode == RunMode.MULTIRUN:  # resume: a job a killed or earlier sweep finished is kept
+        done = resume.finished(out_dir, cfg)
+        if done is not None:
+            log.info("%s", resume.progress_line(hc.job.num, resume.expected_jobs(
+                hc.sweep.dir), done, 0.0, skipped=True))
+            return float("inf") if done.get("objective") is None else done["objective"]
+        resume.clear(out_dir)
     try:
         summary = run(cfg, out_dir, command, trained)
     except (ConfigError, DataError) as error:
@@ -290,7 +297,9 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
         if hc.mode != RunMode.MULTIRUN:
             print(f"nnexp: error: {summary['error']} (traceback in {out_dir}/{hc.job.name}.log)",
                   file=sys.stderr)
-    log.debug("job took %.3f s", time.perf_counter() - started)
+    if hc.mode == RunMode.MULTIRUN:
+        log.info("%s", resume.progress_line(hc.job.num, resume.expected_jobs(hc.sweep.dir),
+                                            summary, time.perf_counter() - started))
     if summary["status"] == "failed" and hc.mode != RunMode.MULTIRUN:
         # SystemExit is not an Exception, so Hydra lets it end the process with this code.
         raise SystemExit(1)

@@ -1,0 +1,55 @@
+"""Hydra callbacks: a finished multirun becomes its sweep report.
+
+Registered in ``conf/config.yaml`` under ``hydra.callbacks``, so it runs whichever
+sweeper and launcher ran the jobs. Hydra hands ``on_multirun_end`` the sweep's config
+and nothing else — no job results — and skips it altogether when a job raised; nnexp's
+task never raises in a sweep, and the report is built from the run folders on disk,
+which is also why ``python -m nnexp.report <sweep folder>`` can rebuild it any time.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from .artifacts import write_text
+from .resume import SWEEP_CONFIG
+
+log = logging.getLogger("nnexp")
+
+
+class SweepReport(Callback):
+    """Save the sweep's config at its start; write summary.csv, the comparison plots,
+    report.md and report.html into the sweep folder at its end."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        self.started = time.perf_counter()
+        # The basic sweeper saves multirun.yaml itself (overwriting this same content);
+        # Optuna's does not, and the report and the jobs' "n of N" read it.
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        try:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            write_text(sweep_dir / SWEEP_CONFIG, OmegaConf.to_yaml(config))
+        except OSError as error:
+            log.warning("could not save the sweep config in %s: %s", sweep_dir, error)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        from . import report
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        elapsed = None if self.started is None else time.perf_counter() - self.started
+        try:
+            built = report.build(sweep_dir, config)
+        except Exception:
+            # Every job's folder is safe on disk; only the summary is missing, and it can
+            # be rebuilt. Failing the whole command here would hide the jobs' results.
+            log.exception("could not write the sweep report; rebuild it with "
+                          "python -m nnexp.report %s", sweep_dir)
+            return
+        log.info("%s", built.headline(elapsed))

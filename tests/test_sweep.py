@@ -1,0 +1,232 @@
+"""Sweeps end to end through ``python -m nnexp -m ...``: the sweep folder's summary and
+reports, failures that stay local, resuming a killed sweep, the Optuna example, the
+joblib launcher; and ``nnexp.resume``, which decides what a resumed sweep skips."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cli import nnexp, summary
+from nnexp import resume
+
+GRID = ("lr=0.1,1", "activation=sigmoid,tanh", "epochs=50")
+
+
+def sweep(cwd: Path, *args: str, name: str = "sweep") -> tuple[str, Path]:
+    """Run a multirun into cwd/name; -> (its console output, the sweep folder)."""
+    where = cwd / name
+    result = nnexp(cwd, "-m", *args, f"hydra.sweep.dir={where}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr, where
+
+
+def table(where: Path) -> pd.DataFrame:
+    return pd.read_csv(where / "summary.csv", keep_default_na=False, na_values=[""],
+                       dtype={"run_dir": str})
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    return sweep(tmp_path_factory.mktemp("grid"), *GRID)
+
+
+def test_grid_sweep_leaves_one_row_a_job_and_the_reports(grid):
+    output, where = grid
+    rows = table(where)
+    assert list(rows.job) == [0, 1, 2, 3]
+    assert rows[["lr", "activation"]].values.tolist() == [
+        [0.1, "sigmoid"], [0.1, "tanh"], [1.0, "sigmoid"], [1.0, "tanh"]]
+    assert "epochs" not in rows  # the same in every job: not a swept column
+    assert set(rows.status) == {"ok"} and set(rows.epochs_completed) == {50}
+    for column in ("final_loss", "best_loss", "final_accuracy", "best_accuracy", "seconds"):
+        assert rows[column].notna().all(), column
+    for row in rows.itertuples():
+        recorded = summary(where / row.run_dir)
+        assert row.final_loss == recorded["final"]["loss"] == row.objective
+        assert row.best_accuracy == recorded["best"]["accuracy"]
+    for n in range(4):
+        assert f"job {n + 1} of 4 (#{n}): ok, objective" in output
+
+    for name in ("curves.png", "final_metrics.png", "heatmap.png"):
+        assert (where / name).read_bytes().startswith(b"\x89PNG"), name
+    report = (where / "report.md").read_text()
+    best = rows.loc[rows.objective.idxmin()]
+    assert f"`lr={best.lr:g} activation={best.activation}`" in report
+    assert f"python -m nnexp -m lr=0.1,1 activation=sigmoid,tanh epochs=50 " \
+           f"hydra.sweep.dir={where}" in report
+    page = (where / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 3
+    assert "src=" not in page.replace('src="data:image/png;base64,', "")
+    assert f'<tr class="ok best"><td><a href="{best.run_dir}/">{best.job}</a></td>' in page
+
+
+def test_a_diverging_and_a_failing_job_stay_local_and_resume_redoes_only_them(tmp_path):
+    args = ("lr=0.5,1e6", "loss=mse,bce", "model.output_activation=identity", "epochs=50")
+    output, where = sweep(tmp_path, *args)
+    rows = table(where)
+    # lr=1e6 blows the loss up; bce on an identity output is refused inside the job.
+    assert list(rows.status) == ["ok", "failed", "diverged", "failed"]
+    assert rows.error[1].startswith("loss=bce needs a sigmoid output")
+    assert rows.diverged_at[2] == rows.epochs_completed[2] < 50
+    assert rows.objective[0] < float("inf") and all(rows.objective[1:] == float("inf"))
+    report = (where / "report.md").read_text()
+    assert "**failed**" in report and "*diverged*" in report
+    assert "`lr=0.5 loss=mse`" in report.split("## Jobs")[0]  # the best setting
+    assert 'class="failed"' in (where / "report.html").read_text()
+
+    # A kill while job 0 was writing: temporary files and no summary.json.
+    (where / "0" / "summary.json").unlink()
+    (where / "0" / ".metrics.csv.x1y2.tmp").write_text("epoch,lo")
+    diverged = where / "2" / "summary.json"
+    before = diverged.read_bytes(), diverged.stat().st_mtime_ns
+    output, _ = sweep(tmp_path, *args)
+    assert "job 1 of 4 (#0): ok, objective" in output
+    assert "job 2 of 4 (#1): failed" in output  # failures are retried
+    assert "job 3 of 4 (#2): already finished (diverged, objective none); skipped" in output
+    assert (diverged.read_bytes(), diverged.stat().st_mtime_ns) == before
+    assert not list((where / "0").glob(".*.tmp"))
+    assert list(table(where).status) == ["ok", "failed", "diverged", "failed"]
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
+    where = tmp_path / "sweep"
+    args = [sys.executable, "-m", "nnexp", "-m", "lr=0.1,0.2,0.5,1,2,5", "epochs=2000",
+            f"hydra.sweep.dir={where}"]
+    env = dict(os.environ, HYDRA_FULL_ERROR="0")
+    process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+
+    def finished():
+        return sorted(p.parent.name for p in where.glob("*/summary.json"))
+
+    def started():
+        return sorted(p.parent.parent.name for p in where.glob("*/.hydra/overrides.yaml"))
+
+    # SIGKILL once two jobs are done and a third has begun, so its folder is half written.
+    while not (len(finished()) >= 2 and len(started()) > len(finished())):
+        assert process.poll() is None and time.monotonic() < deadline, "sweep ended first"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = finished()
+    assert 2 <= len(done) < 6
+    kept = {n: (where / n / "summary.json").read_bytes() for n in done}
+
+    rebuilt = nnexp(tmp_path, where.as_posix(), module="nnexp.report")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    interrupted = table(where)
+    status = dict(zip(interrupted.job.astype(str), interrupted.status))
+    half = sorted(set(started()) - set(done))  # begun, never finished
+    assert {n: status[n] for n in done + half} == {**dict.fromkeys(done, "ok"),
+                                                   **dict.fromkeys(half, "incomplete")}
+    assert len(status) == len(done) + len(half)
+    assert "not started" in (where / "report.md").read_text() or len(started()) == 6
+
+    result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert finished() == [str(n) for n in range(6)]
+    for n, content in kept.items():
+        assert (where / n / "summary.json").read_bytes() == content
+        assert f"(#{n}): already finished (ok" in result.stdout + result.stderr
+    for n in range(6):
+        log = (where / str(n) / "nnexp.log").read_text()
+        assert log.count("ok after 2000 epochs") == 1, n  # trained to the end once
+    assert list(table(where).status) == ["ok"] * 6
+
+
+@pytest.mark.slow
+def test_the_optuna_example_runs_a_few_trials(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    output, where = sweep(tmp_path, "hparams_search=circles_optuna",
+                          "hydra.sweeper.n_trials=3", "epochs=30")
+    rows = table(where)
+    assert list(rows.job) == [0, 1, 2] and set(rows.status) == {"ok"}
+    assert {"lr", "model.hidden", "activation"} <= set(rows.columns)
+    assert rows.objective.tolist() == rows.final_val_loss.tolist()  # held out: val loss
+    results = (where / "optimization_results.yaml").read_text()
+    best_value = float(results.split("best_value:")[1].split()[0])
+    assert best_value == pytest.approx(rows.objective.min(), rel=1e-12)
+    assert "job 3 of 3 (#2)" in output
+    assert "python -m nnexp -m hparams_search=circles_optuna" in (where / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_joblib_launcher_gives_the_same_summary_as_the_basic_one(grid, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    _, where = sweep(tmp_path, *GRID, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    _, basic = grid
+    pd.testing.assert_frame_equal(table(where).drop(columns="seconds"),
+                                  table(basic).drop(columns="seconds"))
+
+
+# --- nnexp.resume ------------------------------------------------------------------------
+
+def _write_summary(run_dir: Path, status: str, config: dict) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "summary.json").write_text(json.dumps(
+        {"status": status, "objective": 0.5, "config": config}))
+
+
+def test_finished_means_ok_or_diverged_with_the_same_config(tmp_path):
+    config = {"lr": 0.1, "model": {"hidden": [4]}, "progress": True}
+    assert resume.finished(tmp_path, config) is None  # killed before summary.json
+    for status, kept in (("ok", True), ("diverged", True), ("failed", False)):
+        _write_summary(tmp_path, status, config)
+        assert (resume.finished(tmp_path, config) is not None) == kept, status
+    _write_summary(tmp_path, "ok", config)
+    assert resume.finished(tmp_path, dict(config, progress=False)) is not None  # cosmetic
+    assert resume.finished(tmp_path, dict(config, lr=0.2)) is None  # another setting
+    assert resume.finished(tmp_path) is not None
+
+
+def test_finished_compares_a_dictconfig_as_summary_json_records_it(tmp_path):
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"lr": 1e-08, "epochs": 5, "dataset": {"queries": None},
+                            "tag": "${lr}"})
+    _write_summary(tmp_path, "ok", OmegaConf.to_container(cfg, resolve=True))
+    assert resume.finished(tmp_path, cfg) is not None
+
+
+def test_clear_removes_a_stale_verdict_and_interrupted_writes(tmp_path):
+    _write_summary(tmp_path, "failed", {})
+    (tmp_path / ".model.npz.abc.tmp").write_bytes(b"half")
+    (tmp_path / "metrics.csv").write_text("epoch\n")
+    resume.clear(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
+
+
+def test_expected_jobs_reads_the_grid_or_the_trials_from_the_saved_config(tmp_path):
+    from omegaconf import OmegaConf
+
+    assert resume.expected_jobs(tmp_path) is None
+    basic = {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+             "params": {"seed": "0,1"}}
+    OmegaConf.save({"hydra": {"sweeper": basic, "overrides": {
+        "task": ["lr=0.1,1,10", "activation=sigmoid,tanh", "epochs=5"]}}},
+        tmp_path / "multirun.yaml")
+    assert resume.expected_jobs(tmp_path) == 12
+    OmegaConf.save({"hydra": {"sweeper": {"_target_": "x.OptunaSweeper", "n_trials": 7},
+                              "overrides": {"task": []}}}, tmp_path / "multirun.yaml")
+    assert resume.expected_jobs(tmp_path) == 7
+
+
+def test_progress_line_counts_from_one_and_names_hydras_job_number():
+    ok = {"status": "ok", "objective": 0.012345678}
+    assert resume.progress_line(2, 6, ok, 1.234) == \
+        "job 3 of 6 (#2): ok, objective 0.0123457, 1.23 s"
+    assert resume.progress_line(0, None, {"status": "failed", "objective": None}, 0.01) == \
+        "job 1 (#0): failed, objective none, 0.01 s"
+    assert resume.progress_line(4, 5, ok, 0, skipped=True) == \
+        "job 5 of 5 (#4): already finished (ok, objective 0.0123457); skipped"
