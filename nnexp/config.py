@@ -20,6 +20,17 @@ from .optim import OPTIMIZERS
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("dataset", "model", "optimizer", "experiment", "hparams_search")
+# hydra/launcher options that come from a plugin package: the plugin, and nnexp's extra
+# that installs it (conf/hydra/launcher/ holds nnexp's presets for them).
+LAUNCHER_PLUGINS = {
+    "joblib": ("hydra_joblib_launcher", "sweep"),
+    "submitit_local": ("hydra_submitit_launcher", "slurm"),
+    "submitit_slurm": ("hydra_submitit_launcher", "slurm"),
+    "slurm": ("hydra_submitit_launcher", "slurm"),
+    "ray": ("hydra_ray_launcher", "ray"),
+    "ray_local": ("hydra_ray_launcher", "ray"),
+    "ray_cluster": ("hydra_ray_launcher", "ray"),
+}
 
 
 class ConfigError(ValueError):
@@ -219,6 +230,16 @@ def _sweep_values(override) -> list:
     return [value]
 
 
+def check_launcher(name: str) -> None:
+    """Raise ConfigError if launcher ``name`` needs a plugin that is not installed."""
+    from importlib.util import find_spec
+
+    plugin, extra = LAUNCHER_PLUGINS.get(name, (None, None))
+    if plugin is not None and find_spec(f"hydra_plugins.{plugin}") is None:
+        raise ConfigError(f"hydra/launcher={name} needs {plugin.replace('_', '-')}, which is "
+                          f"not installed: pip install -e \".[{extra}]\"")
+
+
 def preflight(args: list[str]) -> None:
     """Check the command line's overrides before Hydra composes, so a bad value gets one
     line with our words instead of Hydra's multi-line report."""
@@ -231,6 +252,9 @@ def preflight(args: list[str]) -> None:
         return  # Hydra reports syntax errors itself.
     for override in parsed:
         key = override.key_or_group
+        if key == "hydra/launcher" and not override.is_delete():
+            for value in _sweep_values(override):
+                check_launcher(str(value))
         if override.is_delete() or key.startswith("hydra"):
             continue
         if key in GROUPS:
