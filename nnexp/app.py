@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,7 @@ def command_line() -> str:
     return " ".join(["python -m nnexp", *map(shlex.quote, overrides)])
 
 
+@lru_cache(maxsize=1)  # the source does not change under a running process
 def git_commit() -> str | None:
     """The commit of nnexp's own source, with -dirty when it has uncommitted changes."""
     here = Path(__file__).resolve().parent

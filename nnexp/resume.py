@@ -22,6 +22,7 @@ beside new files.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from .artifacts import FINISHED, SUMMARY, read_summary
@@ -70,6 +71,7 @@ def clear(run_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@lru_cache(maxsize=8)  # every job of a sweep asks; the answer is fixed at its start
 def expected_jobs(sweep_dir: Path) -> int | None:
     """How many jobs the sweep in ``sweep_dir`` launches, from its saved config: the
     Optuna sweeper's ``n_trials``, or the size of the basic sweeper's grid. None when

@@ -1,12 +1,13 @@
 """Launch a sweep in two phases.
 
-1. Compose every job's config, group the jobs that can train together (see
-   ``nnexp.batched``) and train each group as one stacked computation.
-2. Run every job through Hydra's own ``run_job`` — output folder, ``.hydra/`` files,
-   log file, callbacks, ``JobReturn`` — with a task that writes the already trained
-   network's run folder, in parallel processes. A job that could not join a group (a
-   bad value, an unreadable dataset, a finished run to resume) runs nnexp's ordinary
-   task there instead, which records or skips it exactly as the basic launcher would.
+1. Compose every job's config and group the jobs that can train together (see
+   ``nnexp.batched``), cutting each group into one chunk a process.
+2. In parallel processes: train each chunk as one stacked computation, then run each of
+   its jobs through Hydra's own ``run_job`` — output folder, ``.hydra/`` files, log
+   file, callbacks, ``JobReturn`` — with a task that writes the already trained
+   network's run folder. A job that could not join a group (a bad value, an unreadable
+   dataset, a finished run to resume) runs nnexp's ordinary task there instead, which
+   records or skips it exactly as the basic launcher would.
 """
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ from nnexp.data import DataError
 log = logging.getLogger(__name__)
 
 # Filled before the writer processes fork, so each inherits them without pickling.
-_JOBS: dict = {}
-_TRAINED: dict = {}
+_JOBS: dict = {}  # job number -> composed sweep config
+_READY: dict = {}  # job number -> task config, for the jobs that train in a group
+_TRAINED: dict = {}  # job number -> (Setup, History), in the process that trained it
 _CONTEXT: list = []
 
 
@@ -50,7 +52,7 @@ def _task_config(sweep_config):
 
 
 def _write_task(cfg) -> float:
-    """The task each job runs in phase 2: write what phase 1 trained, or train alone."""
+    """The task each job runs: write what its group trained, or train alone."""
     return task(cfg, trained=_TRAINED.pop(HydraConfig.get().job.num, None))
 
 
@@ -61,8 +63,23 @@ def _run(num: int) -> JobReturn:
                    job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
 
 
+def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
+    """One unit of work: train a chunk of a group together (when ``together``), then run
+    each of its jobs through Hydra, which writes the run folders."""
+    nums, together = unit
+    if together:
+        started = time.perf_counter()
+        try:
+            _TRAINED.update(zip(nums, batched.train_group([_READY[num] for num in nums])))
+            log.info("trained jobs %s together: %d replicas in %.2f s", _span(nums), len(nums),
+                     time.perf_counter() - started)
+        except (ConfigError, DataError) as error:
+            log.warning("jobs %s train alone: %s", _span(nums), error)
+    return [_run(num) for num in nums]
+
+
 def _trainable(jobs: dict) -> dict:
-    """Job number -> task config, for the jobs phase 1 should train."""
+    """Job number -> task config, for the jobs that should train in a group."""
     ready = {}
     for num, sweep_config in jobs.items():
         cfg = _task_config(sweep_config)
@@ -76,14 +93,29 @@ def _trainable(jobs: dict) -> dict:
     return ready
 
 
+def _units(jobs: dict, ready: dict, max_replicas: int, workers: int) -> list:
+    """Units of work for the processes: each group cut into chunks of at most
+    ``max_replicas`` and, so that every process trains, into at least ``workers`` chunks
+    when it is large enough; every other job alone."""
+    plain = {num: OmegaConf.to_container(cfg, resolve=True) for num, cfg in ready.items()}
+    units = []
+    for group in batched.groups(plain, max_replicas):
+        size = max(1, -(-len(group) // workers))
+        units += [(group[i:i + size], True) for i in range(0, len(group), size)]
+    units += [([num], False) for num in jobs if num not in ready]
+    return units
+
+
 def launch(launcher, job_overrides: Sequence[Sequence[str]],
            initial_job_idx: int) -> Sequence[JobReturn]:
     setup_globals()
     config = launcher.config
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
-    if not isinstance(launcher.max_replicas, int) or launcher.max_replicas < 1:
-        raise ValueError(f"hydra.launcher.max_replicas={launcher.max_replicas!r} is not "
-                         "allowed: it must be an integer >= 1")
+    for name in ("max_replicas", "n_jobs"):
+        value, low = getattr(launcher, name), 1 if name == "max_replicas" else 0
+        if not isinstance(value, int) or value < low:
+            raise ValueError(f"hydra.launcher.{name}={value!r} is not allowed: it must be an "
+                             f"integer >= {low}")
     Path(str(config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
     _JOBS.clear()
     _TRAINED.clear()
@@ -99,26 +131,19 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]],
     log.info("composed %d job configs (%d by Hydra, the rest derived from them)",
              len(_JOBS), composer.composed)
 
-    ready = _trainable(_JOBS)
-    plain = {num: OmegaConf.to_container(cfg, resolve=True) for num, cfg in ready.items()}
-    for group in batched.groups(plain, launcher.max_replicas):
-        started = time.perf_counter()
-        try:
-            results = batched.train_group([ready[num] for num in group])
-        except (ConfigError, DataError) as error:
-            log.warning("jobs %s train alone: %s", group, error)
-            continue
-        _TRAINED.update(zip(group, results))
-        log.info("trained jobs %s together: %d replicas in %.2f s", _span(group), len(group),
-                 time.perf_counter() - started)
-
-    workers = launcher.n_jobs or os.cpu_count() or 1
-    nums = list(_JOBS)
-    log.info("writing %d run folders with %d processes", len(nums), min(workers, len(nums)))
-    if workers == 1 or len(nums) == 1:
-        return [_run(num) for num in nums]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(_run, nums, chunksize=max(1, len(nums) // (4 * workers))))
+    _READY.clear()
+    _READY.update(_trainable(_JOBS))
+    workers = min(launcher.n_jobs or os.cpu_count() or 1, len(_JOBS))
+    units = _units(_JOBS, _READY, launcher.max_replicas, workers)
+    log.info("%d jobs in %d units of work on %d processes", len(_JOBS), len(units), workers)
+    if workers == 1:
+        done = [_work(unit) for unit in units]
+    else:
+        # Each process trains its chunks and writes their folders: both phases in parallel.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = list(pool.map(_work, units))
+    by_num = {ret.hydra_cfg.hydra.job.num: ret for rets in done for ret in rets}
+    return [by_num[num] for num in _JOBS]
 
 
 class _Composer:

@@ -9,7 +9,8 @@ class BatchedLauncherConf:
     # Replicas trained together at most; a larger group is split. Memory grows with
     # max_replicas x rows x widest layer.
     max_replicas: int = 128
-    # Processes that write the run folders (tables, plots, reports); 0 means one a core.
+    # Processes that train the chunks of each group and write their run folders (tables,
+    # plots, reports); 0 means one a core.
     n_jobs: int = 0
 
 
