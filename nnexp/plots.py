@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import BoundaryNorm, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator, PercentFormatter
+from PIL import Image
 
 from . import artifacts
 from .network import predict
@@ -48,8 +51,8 @@ def run_plots(out_dir: Path, metrics, dataset, net, params) -> list[Path]:
     out_dir = Path(out_dir)
     paths = [_save(curves_figure(metrics, dataset.name), out_dir / "curves.png")]
     if dataset.two_d:
-        paths.append(_save(boundary_figure(dataset, net, params),
-                           out_dir / "decision_boundary.png"))
+        paths.append(artifacts.write_bytes(out_dir / "decision_boundary.png",
+                                           boundary_png(dataset, net, params)))
     return paths
 
 
@@ -150,39 +153,138 @@ def _log_scale_if_wide(ax, metrics) -> None:
 
 
 # --- decision boundary -----------------------------------------------------------------
+#
+# Everything in the figure but the map depends on the dataset and the architecture
+# alone: axes, ticks, labels, points, queries, legend, colour bar, title. That layer is
+# drawn once by Matplotlib onto a transparent canvas and kept; each run then paints its
+# probability map into the axes' pixels with NumPy and lays the kept layer on top, so a
+# sweep of a hundred seeds renders the text and markers once instead of a hundred times.
 
-def _build_boundary(colorbar: bool):
-    fig = _new_figure(7.2, 5.6)
-    fig.subplots_adjust(left=0.1, right=0.9 if colorbar else 0.97, bottom=0.1, top=0.92)
-    ax = fig.subplots()
-    bar = None
-    if colorbar:
-        # The bands are the same every run, so the colour bar is drawn from them once.
-        scale = ScalarMappable(BoundaryNorm(LEVELS, 256), PROBABILITY_MAP)
-        bar = fig.colorbar(scale, ax=ax, ticks=LEVELS[::2], fraction=0.05, pad=0.02, alpha=0.5)
-    return fig, [ax], bar
-
-
-def boundary_figure(dataset, net, params) -> Figure:
-    """The network's prediction over a grid covering every point with a margin, with
-    the training points (circles), validation points (triangles) and named queries
-    (stars) on top. One output or two: filled contours of P(class 1) and the 0.5 line.
-    More classes: the argmax class's colour, fading to white as confidence falls."""
-    names = list(dataset.class_names)
-    colours = TWO_CLASS_COLOURS if len(names) <= 2 else MANY_CLASS_COLOURS
+def boundary_png(dataset, net, params) -> bytes:
+    """The decision-boundary PNG of a 2-D dataset: the network's prediction over a grid
+    covering every point with a margin, under the training points (circles), validation
+    points (triangles) and named queries (stars). One output or two: bands of
+    P(class 1) and the 0.5 line. More classes: the argmax class's colour, fading to white
+    as confidence falls, with lines between classes."""
     xx, yy = _grid(dataset)  # (G, G) each
     grid = np.column_stack([xx.ravel(), yy.ravel()])  # (G*G, 2)
     out = predict(net, params, dataset.transform(grid))  # (G*G, k)
-
     two = out.shape[1] <= 2
-    fig, (ax,), bar = _reused("boundary2" if two else "boundaryk",
-                              lambda: _build_boundary(colorbar=two))
+    overlay = _overlay(dataset, net, two)
+    top, bottom, left, right = overlay.box  # the axes' pixel rows and columns
+    fine = _resample(out.reshape(*xx.shape, -1), bottom - top, right - left)  # (h, w, k)
     if two:
-        _two_class_map(ax, xx, yy, out[:, -1].reshape(xx.shape))
-        bar.set_label(f"P({names[-1]})")
+        p = np.clip(np.nan_to_num(fine[..., -1], nan=0.5), 0.0, 1.0)  # (h, w)
+        band = np.clip(np.searchsorted(LEVELS, p, side="right") - 1, 0, len(LEVELS) - 2)
+        rgb = _TWO_CLASS_BANDS[band]  # (h, w, 3)
+        edges = _edges(p >= 0.5)
     else:
-        _many_class_map(ax, xx, yy, out, colours)
+        rgb, winner = _many_class_colours(fine, MANY_CLASS_COLOURS)
+        edges = _edges(winner)
+    rgb[edges] = 0.0
+    # The fixed layer over white is ready-made; only the axes' box is composited anew.
+    image = overlay.over_white.copy()  # (H, W, 3) uint8
+    covered = overlay.premultiplied[top:bottom, left:right]  # (h, w, 3)
+    see_through = overlay.transparency[top:bottom, left:right]  # (h, w, 1)
+    image[top:bottom, left:right] = np.round(255.0 * (covered + rgb * see_through))
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="png", compress_level=3)
+    return buffer.getvalue()
 
+
+def _band_colours() -> np.ndarray:
+    """The colour of each band of P(class 1), half-transparent over white: (bands, 3)."""
+    centres = (LEVELS[:-1] + LEVELS[1:]) / 2.0
+    colours = np.asarray(colormaps[PROBABILITY_MAP](centres))[:, :3]
+    return (0.5 * colours + 0.5).astype(np.float32)
+
+
+_TWO_CLASS_BANDS = _band_colours()
+
+
+def _resample(values: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(G, G, k) values on the grid, row 0 at the bottom -> (height, width, k) at the
+    axes' pixel centres, row 0 at the top: bilinear, one axis at a time."""
+    rows, row_frac = _positions(values.shape[0], height)
+    cols, col_frac = _positions(values.shape[1], width)
+    rows, row_frac = rows[::-1], row_frac[::-1, None, None]  # images count rows from the top
+    tall = values[rows] * (1.0 - row_frac) + values[rows + 1] * row_frac  # (height, G, k)
+    col_frac = col_frac[None, :, None]
+    return tall[:, cols] * (1.0 - col_frac) + tall[:, cols + 1] * col_frac  # (height, width, k)
+
+
+def _positions(points: int, pixels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel centre's grid interval (its lower grid point) and where in it it lies."""
+    at = np.clip((np.arange(pixels) + 0.5) / pixels * (points - 1), 0, points - 1)
+    low = np.minimum(at.astype(int), points - 2)
+    return low, (at - low).astype(np.float32)
+
+
+def _edges(regions: np.ndarray) -> np.ndarray:
+    """(h, w) bool: pixels where the region changes from the pixel right or below."""
+    edge = np.zeros(regions.shape, bool)
+    edge[:, :-1] |= regions[:, :-1] != regions[:, 1:]
+    edge[:-1, :] |= regions[:-1, :] != regions[1:, :]
+    return edge
+
+
+def _many_class_colours(out: np.ndarray, colours) -> tuple[np.ndarray, np.ndarray]:
+    """out: (..., k) class probabilities -> (RGB of the argmax class's colour blended with
+    white by how far its probability rises above a k-way tie, the argmax class)."""
+    k = out.shape[-1]
+    out = np.nan_to_num(out, nan=1.0 / k)
+    winner = out.argmax(axis=-1)
+    strength = np.clip((out.max(axis=-1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
+    palette = np.array([to_rgb(colours[c % len(colours)]) for c in range(k)],
+                       dtype=np.float32)  # (k, 3)
+    # Never fully saturated, so the points drawn on top keep standing out.
+    weight = 0.1 + 0.4 * strength[..., None]
+    return 1.0 - weight * (1.0 - palette[winner]), winner
+
+
+@dataclass
+class _Overlay:
+    """The figure without its map, ready to lay over one: ``over_white`` (H, W, 3) uint8
+    is the layer on white paper; ``premultiplied`` (colour times opacity) and
+    ``transparency`` (1 - opacity), float32 in [0, 1], composite it over a map."""
+
+    over_white: np.ndarray
+    premultiplied: np.ndarray
+    transparency: np.ndarray
+    box: tuple[int, int, int, int]  # the axes' pixels: top, bottom, left, right
+
+
+_overlays = threading.local()
+
+
+def _overlay(dataset, net, two: bool) -> _Overlay:
+    """The figure's fixed layer for this dataset and architecture, drawn once a thread."""
+    key = (dataset.name, dataset.X.tobytes(), dataset.labels.tobytes(),
+           None if dataset.X_val is None else dataset.X_val.tobytes(),
+           dataset.queries.tobytes(), tuple(dataset.query_names),
+           tuple(dataset.class_names), tuple(dataset.feature_names),
+           tuple(net.sizes), net.activation, two)
+    cache = _overlays.__dict__.setdefault("by_key", {})
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.clear()
+        cache[key] = _draw_overlay(dataset, net, two)
+    return cache[key]
+
+
+def _draw_overlay(dataset, net, two: bool) -> _Overlay:
+    names = list(dataset.class_names)
+    colours = TWO_CLASS_COLOURS if two else MANY_CLASS_COLOURS
+    fig = _new_figure(7.2, 5.6)
+    fig.patch.set_alpha(0.0)
+    fig.subplots_adjust(left=0.1, right=0.9 if two else 0.97, bottom=0.1, top=0.92)
+    ax = fig.subplots()
+    ax.patch.set_alpha(0.0)
+    if two:
+        # The colour bar shows the bands painted under the points, from the same map.
+        scale = ScalarMappable(BoundaryNorm(LEVELS, 256), PROBABILITY_MAP)
+        bar = fig.colorbar(scale, ax=ax, ticks=LEVELS[::2], fraction=0.05, pad=0.02, alpha=0.5)
+        bar.set_label(f"P({names[-1]})")
     size = 40 if len(dataset.X) <= 300 else 12
     for c, name in enumerate(names):
         train = dataset.labels == c
@@ -201,7 +303,7 @@ def boundary_figure(dataset, net, params) -> Figure:
             ax.annotate(name, (x, y), xytext=(8, 8), textcoords="offset points", fontsize=9,
                         zorder=5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5",
                                             alpha=0.85))
-
+    xx, yy = _grid(dataset)
     ax.set_xlim(xx[0, 0], xx[0, -1])
     ax.set_ylim(yy[0, 0], yy[-1, 0])
     ax.set_xlabel(dataset.feature_names[0])
@@ -209,7 +311,16 @@ def boundary_figure(dataset, net, params) -> Figure:
     ax.set_title(f"{dataset.name}: decision boundary of a {'-'.join(map(str, net.sizes))} "
                  f"{net.activation} network", fontweight="bold")
     ax.legend(title="class", loc="best", fontsize=9, title_fontsize=9, framealpha=0.9)
-    return fig
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba(), dtype=np.float32) / 255.0  # (H, W, 4), top row first
+    opacity = rgba[..., 3:]
+    premultiplied = rgba[..., :3] * opacity
+    transparency = 1.0 - opacity
+    over_white = np.round(255.0 * (premultiplied + transparency)).astype(np.uint8)
+    x0, y0, x1, y1 = np.round(ax.get_window_extent().extents).astype(int)  # y from the bottom
+    height = rgba.shape[0]
+    return _Overlay(over_white, premultiplied, transparency,
+                    (height - y1, height - y0, x0, x1))
 
 
 def _grid(dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -223,29 +334,3 @@ def _grid(dataset) -> tuple[np.ndarray, np.ndarray]:
     span = np.where(hi > lo, hi - lo, 1.0)
     lo, hi = lo - MARGIN * span, hi + MARGIN * span
     return np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
-
-
-def _two_class_map(ax, xx, yy, p) -> None:
-    """p: (G, G) P(class 1); outputs outside [0, 1] (identity, tanh) are clipped."""
-    p = np.ma.masked_invalid(np.clip(p, 0.0, 1.0))
-    ax.contourf(xx, yy, p, levels=LEVELS, cmap=PROBABILITY_MAP, alpha=0.5, zorder=1)
-    if p.count() and p.min() < 0.5 < p.max():
-        ax.contour(xx, yy, p, levels=[0.5], colors="black", linewidths=1.2, zorder=2)
-
-
-def _many_class_map(ax, xx, yy, out, colours) -> None:
-    """out: (G*G, k) class probabilities -> an RGB image of the argmax class's colour,
-    blended with white by how far its probability rises above a k-way tie."""
-    k = out.shape[1]
-    out = np.nan_to_num(out, nan=1.0 / k)
-    winner = out.argmax(axis=1)  # (G*G,)
-    strength = np.clip((out.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
-    palette = np.array([to_rgb(colours[c % len(colours)]) for c in range(k)])  # (k, 3)
-    # Never fully saturated, so the points drawn on top keep standing out.
-    weight = 0.1 + 0.4 * strength[:, None]  # (G*G, 1)
-    rgb = 1.0 - weight * (1.0 - palette[winner])  # (G*G, 3)
-    ax.imshow(rgb.reshape(*xx.shape, 3), origin="lower", aspect="auto", interpolation="nearest",
-              extent=(xx[0, 0], xx[0, -1], yy[0, 0], yy[-1, 0]), zorder=1)
-    if winner.min() < winner.max():
-        ax.contour(xx, yy, winner.reshape(xx.shape), levels=np.arange(k - 1) + 0.5,
-                   colors="black", linewidths=0.8, zorder=2)

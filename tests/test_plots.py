@@ -10,7 +10,7 @@ from nnexp.artifacts import metrics_frame
 from nnexp.data import Dataset, boolean_triples, generate, hold_out, red_blue
 from nnexp.network import Network, Params, init_params
 from nnexp.optim import OPTIMIZERS
-from nnexp.plots import boundary_figure, run_plots
+from nnexp.plots import boundary_png, run_plots
 from nnexp.train import Split, encode_targets, train
 
 # Plotting a diverged run must not leak RuntimeWarnings (overflow) or Matplotlib's own.
@@ -110,16 +110,28 @@ def test_metrics_with_nothing_finite_do_not_crash(tmp_path):
     assert len(run_plots(tmp_path, metrics, data, net, params)) == 2
 
 
-def test_a_reused_figure_keeps_only_the_latest_run(tmp_path):
+def test_the_boundary_map_changes_with_the_network_and_nothing_else(tmp_path):
+    import io
+
+    from PIL import Image
+
     data = red_blue()
-    net, params, _ = fit(data)
-    counts = []
-    for _ in range(3):
-        ax = boundary_figure(data, net, params).axes[0]
-        counts.append((len(ax.collections), len(ax.texts), len(ax.lines)))
-    assert counts[0] == counts[1] == counts[2]
-    # Two classes, one query: contourf, the 0.5 line and three scatters; one annotation.
-    assert counts[0] == (5, 1, 0)
+    net, trained, _ = fit(data, epochs=200)
+    untrained = init_params(net, "xavier", np.random.default_rng(0))
+
+    def pixels(params):
+        return np.asarray(Image.open(io.BytesIO(boundary_png(data, net, params))).convert("RGB"))
+
+    first, again, other = pixels(trained), pixels(trained), pixels(untrained)
+    np.testing.assert_array_equal(first, again)  # the kept layer leaves nothing behind
+    changed = np.any(first != other, axis=2)
+    rows, cols = np.nonzero(changed)
+    # Only the map inside the axes differs: title, labels, ticks and colour bar do not.
+    assert changed.any() and rows.min() > 40 and cols.max() < 615
+    # Blue and red bands both appear once trained: the 0.5 line crosses the plane.
+    reds = (first[..., 0] > first[..., 2] + 40).sum()
+    blues = (first[..., 2] > first[..., 0] + 40).sum()
+    assert reds > 5000 and blues > 5000
 
 
 def test_log_scale_only_for_a_loss_over_two_decades():
