@@ -83,7 +83,7 @@ class Sweep:
     objective: str  # the metric the objective is: "val_loss", "loss" or "mixed"
     command: str | None
     expected: int | None  # jobs the sweep launches, when that can be known
-    metrics: dict = field(default_factory=dict)  # job number -> metrics.csv frame
+    metrics: dict = field(default_factory=dict)  # run_dir -> metrics.csv frame
 
     @property
     def settings(self) -> list[str]:
@@ -94,14 +94,15 @@ class Sweep:
     def seeded(self) -> bool:
         return SEED in self.swept
 
-    def curves(self, job: int) -> pd.DataFrame | None:
-        if job not in self.metrics:
-            path = self.dir / self.table.set_index("job").loc[job, "run_dir"] / "metrics.csv"
+    def curves(self, run_dir: str) -> pd.DataFrame | None:
+        """A job's metrics.csv, by its run_dir: unique even where job numbers repeat (a
+        folder holding several sweeps)."""
+        if run_dir not in self.metrics:
             try:
-                self.metrics[job] = pd.read_csv(path)
+                self.metrics[run_dir] = pd.read_csv(self.dir / run_dir / "metrics.csv")
             except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError):
-                self.metrics[job] = None
-        return self.metrics[job]
+                self.metrics[run_dir] = None
+        return self.metrics[run_dir]
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:
@@ -435,11 +436,11 @@ def curves_figure(sweep: Sweep):
     jobs that did not diverge (and every curve's start)."""
     metric = "loss" if sweep.objective == "mixed" else sweep.objective
     done = sweep.table[sweep.table.status.isin(FINISHED)]
-    curves = {int(j): _curve(sweep.curves(int(j)), metric) for j in done.job}
-    curves = {j: c for j, c in curves.items() if c is not None and len(c)}
+    curves = {d: _curve(sweep.curves(d), metric) for d in done.run_dir}
+    curves = {d: c for d, c in curves.items() if c is not None and len(c)}
     if not curves:
         return None
-    done = done[done.job.isin(list(curves))]
+    done = done[done.run_dir.isin(list(curves))]
     params = sweep.settings[:MAX_PANELS] or [None]
     cols = min(len(params), 2)
     rows = math.ceil(len(params) / cols)
@@ -506,13 +507,13 @@ def _setting_lines(sweep: Sweep, done: pd.DataFrame, curves: dict):
     """[(setting values, mean curve, std curve or None, diverged)]: one per job, or one
     per setting across seeds when ``seed`` is swept (diverged when any seed did)."""
     if not sweep.seeded:
-        return [({k: row[k] for k in sweep.swept}, curves[int(row.job)], None,
+        return [({k: row[k] for k in sweep.swept}, curves[row.run_dir], None,
                  row.status == "diverged") for _, row in done.iterrows()]
     lines = []
     groups = done.groupby(sweep.settings, sort=False) if sweep.settings else [((), done)]
     for values, group in groups:
         values = values if isinstance(values, tuple) else (values,)
-        frame = pd.concat([curves[int(j)] for j in group.job], axis=1)
+        frame = pd.concat([curves[d] for d in group.run_dir], axis=1)
         std = frame.std(axis=1) if frame.shape[1] > 1 else None
         lines.append((dict(zip(sweep.settings, values)), frame.mean(axis=1), std,
                       bool((group.status == "diverged").any())))

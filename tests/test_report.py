@@ -196,3 +196,16 @@ def test_cli_says_so_when_the_folder_holds_no_sweep(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("nnexp.report: error:") and "no job folders" in result.stderr
     assert nnexp(tmp_path, str(tmp_path / "missing"), module="nnexp.report").returncode == 2
+
+
+def test_a_folder_of_several_sweeps_gets_one_combined_report(tmp_path):
+    # Each sweep numbers its jobs from 0, as the groups of examples/slurm_batched.sh do.
+    for group, loss in (("group-0", 0.3), ("group-1", 0.1)):
+        sweep = make_sweep(tmp_path / "all" / group, ["seed=0,1"])
+        make_job(sweep, 0, ["seed=0"], loss=loss)
+        make_job(sweep, 1, ["seed=1"], loss=loss * 1.1)
+    result = nnexp(tmp_path, str(tmp_path / "all"), module="nnexp.report")
+    assert result.returncode == 0, result.stderr
+    table = csv(tmp_path / "all")
+    assert sorted(table.run_dir) == ["group-0/0", "group-0/1", "group-1/0", "group-1/1"]
+    assert (tmp_path / "all" / "curves.png").stat().st_size > 5000
