@@ -22,7 +22,6 @@ beside new files.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from .artifacts import FINISHED, SUMMARY, read_summary
@@ -71,8 +70,19 @@ def clear(run_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-@lru_cache(maxsize=8)  # every job of a sweep asks; the answer is fixed at its start
+_expected: dict = {}  # sweep folder -> job count: every job asks, the answer is fixed
+
+
 def expected_jobs(sweep_dir: Path) -> int | None:
+    """How many jobs the sweep in ``sweep_dir`` launches (asked once a process per sweep
+    folder; an unknown count is asked again, its file may appear later)."""
+    key = str(sweep_dir)
+    if _expected.get(key) is None:
+        _expected[key] = _count_jobs(sweep_dir)
+    return _expected[key]
+
+
+def _count_jobs(sweep_dir: Path) -> int | None:
     """How many jobs the sweep in ``sweep_dir`` launches, from its saved config: the
     Optuna sweeper's ``n_trials``, or the size of the basic sweeper's grid. None when
     it cannot be known (no saved config, another sweeper)."""

@@ -217,9 +217,11 @@ def test_expected_jobs_reads_the_grid_or_the_trials_from_the_saved_config(tmp_pa
         "task": ["lr=0.1,1,10", "activation=sigmoid,tanh", "epochs=5"]}}},
         tmp_path / "multirun.yaml")
     assert resume.expected_jobs(tmp_path) == 12
+    optuna = tmp_path / "optuna"
+    optuna.mkdir()
     OmegaConf.save({"hydra": {"sweeper": {"_target_": "x.OptunaSweeper", "n_trials": 7},
-                              "overrides": {"task": []}}}, tmp_path / "multirun.yaml")
-    assert resume.expected_jobs(tmp_path) == 7
+                              "overrides": {"task": []}}}, optuna / "multirun.yaml")
+    assert resume.expected_jobs(optuna) == 7
 
 
 def test_progress_line_counts_from_one_and_names_hydras_job_number():

@@ -95,15 +95,17 @@ def _trainable(jobs: dict) -> dict:
 
 def _units(jobs: dict, ready: dict, max_replicas: int, workers: int) -> list:
     """Units of work for the processes: each group cut into chunks of at most
-    ``max_replicas`` and, so that every process trains, into at least ``workers`` chunks
-    when it is large enough; every other job alone."""
+    ``max_replicas``, the largest chunks halved until every process has one (a single
+    seed sweep still trains on every core), and every other job alone."""
     plain = {num: OmegaConf.to_container(cfg, resolve=True) for num, cfg in ready.items()}
-    units = []
-    for group in batched.groups(plain, max_replicas):
-        size = max(1, -(-len(group) // workers))
-        units += [(group[i:i + size], True) for i in range(0, len(group), size)]
-    units += [([num], False) for num in jobs if num not in ready]
-    return units
+    chunks = batched.groups(plain, max_replicas)
+    while len(chunks) < workers and max(map(len, chunks), default=0) > 1:
+        largest = max(chunks, key=len)
+        half = -(-len(largest) // 2)
+        i = chunks.index(largest)
+        chunks[i:i + 1] = [largest[:half], largest[half:]]
+    return [(chunk, True) for chunk in chunks] + [([num], False) for num in jobs
+                                                  if num not in ready]
 
 
 def launch(launcher, job_overrides: Sequence[Sequence[str]],
