@@ -2,7 +2,9 @@
 
 Every derivative is written in terms of the activation's *output* ``a`` (as in
 scikit-learn's ``_base.py``), so the forward pass's cache is all that backward needs.
-Functions return new arrays and never overwrite their input.
+Functions and derivatives take NumPy's ``out=``: without it they return a new array and
+leave their input alone; with it they write into ``out`` (which may be the input itself)
+and return it, so a large batch's passes can reuse their arrays from step to step.
 """
 from __future__ import annotations
 
@@ -14,76 +16,84 @@ import numpy as np
 LEAKY_SLOPE = 0.01
 
 
-class _Constants:
-    """0-d arrays of the hot path's constants, one set a dtype: a ufunc converts a
-    Python float on every call (about 0.15 us each, a tenth of a tutorial epoch)."""
+class _Ones(dict):
+    """dtype -> 0-d array 1 of that dtype, made on first use. A ufunc converts a Python
+    float on every call (about 0.15 us each, a tenth of a tutorial epoch); a dict
+    subscript is the cheapest way to fetch the ready-made one."""
 
-    def __init__(self):
-        self._by_dtype = {}
-
-    def __call__(self, dtype) -> np.ndarray:
-        one = self._by_dtype.get(dtype)
-        if one is None:
-            one = self._by_dtype[dtype] = np.array(1.0, dtype)
+    def __missing__(self, dtype) -> np.ndarray:
+        one = self[dtype] = np.array(1.0, dtype)
         return one
 
 
-_one = _Constants()
+_ONE = _Ones()
 
 
-def sigmoid_unguarded(z: np.ndarray) -> np.ndarray:
+def sigmoid_unguarded(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """1 / (1 + exp(-z)), the tutorials' formula bit for bit. For z < -709 exp(-z)
     overflows to inf and the result is the correct limit 0; the caller silences that
     overflow with ``np.errstate`` (the forward pass does, once for a whole run)."""
-    e = np.negative(z)
+    e = np.negative(z, out=out)
     np.exp(e, out=e)
-    np.add(e, _one(z.dtype), out=e)
+    np.add(e, _ONE[z.dtype], out=e)
     return np.reciprocal(e, out=e)
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """The sigmoid for any z, without overflow warnings."""
     with np.errstate(over="ignore", under="ignore"):
-        return sigmoid_unguarded(z)
+        return sigmoid_unguarded(z, out)
 
 
-def sigmoid_derivative(a: np.ndarray) -> np.ndarray:
-    d = np.subtract(_one(a.dtype), a)
+def sigmoid_derivative(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    d = np.subtract(_ONE[a.dtype], a, out=out)
     return np.multiply(a, d, out=d)
 
 
-def tanh_derivative(a: np.ndarray) -> np.ndarray:
-    d = np.multiply(a, a)
-    return np.subtract(_one(a.dtype), d, out=d)
+def tanh_derivative(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    d = np.multiply(a, a, out=out)
+    return np.subtract(_ONE[a.dtype], d, out=d)
 
 
-def relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0.0)
+def relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(z, 0.0, out=out)
 
 
-def relu_derivative(a: np.ndarray) -> np.ndarray:
-    return (a > 0.0).astype(a.dtype)
+def relu_derivative(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None:
+        return (a > 0.0).astype(a.dtype)
+    return np.greater(a, 0.0, out=out)  # True/False written as 1.0/0.0
 
 
-def leaky_relu(z: np.ndarray) -> np.ndarray:
-    return np.where(z > 0.0, z, LEAKY_SLOPE * z)
+def leaky_relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # max(z, slope * z) is z where z > 0 and slope * z elsewhere, since 0 < slope < 1.
+    return np.maximum(z, LEAKY_SLOPE * z, out=out)
 
 
-def leaky_relu_derivative(a: np.ndarray) -> np.ndarray:
-    return np.where(a > 0.0, 1.0, LEAKY_SLOPE).astype(a.dtype)
+def leaky_relu_derivative(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    d = np.full_like(a, LEAKY_SLOPE) if out is None else out
+    d.fill(LEAKY_SLOPE)
+    np.copyto(d, 1.0, where=a > 0.0)
+    return d
 
 
-def identity(z: np.ndarray) -> np.ndarray:
-    return z.copy()
+def identity(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None:
+        return z.copy()
+    np.copyto(out, z)
+    return out
 
 
-def identity_derivative(a: np.ndarray) -> np.ndarray:
-    return np.ones_like(a)
+def identity_derivative(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None:
+        return np.ones_like(a)
+    out.fill(1.0)
+    return out
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Row-wise softmax over the last axis; shifting by the row maximum avoids overflow."""
-    e = z - z.max(axis=-1, keepdims=True)
+    e = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
     np.exp(e, out=e)
     e /= e.sum(axis=-1, keepdims=True)
     return e
@@ -96,11 +106,13 @@ def softmax_backprop(a: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Activation:
-    # Used by the forward pass, which runs under np.errstate(over="ignore").
-    function: Callable[[np.ndarray], np.ndarray]
-    # Elementwise derivative from the output; None where the Jacobian is not diagonal
-    # (softmax), which is why such an activation is allowed on the output layer only.
-    derivative: Callable[[np.ndarray], np.ndarray] | None
+    # (z, out=None) -> a. Used by the forward pass, which runs under
+    # np.errstate(over="ignore").
+    function: Callable[..., np.ndarray]
+    # (a, out=None) -> elementwise derivative from the output; None where the Jacobian
+    # is not diagonal (softmax), which is why such an activation is allowed on the
+    # output layer only.
+    derivative: Callable[..., np.ndarray] | None
     hidden: bool = True
     jacobian_backprop: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 

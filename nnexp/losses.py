@@ -18,6 +18,12 @@ PROB_EPS = 1e-15
 _AXES = (-2, -1)
 
 
+def prob_eps(dtype) -> float:
+    """PROB_EPS, or the dtype's machine epsilon where that is larger: in float32
+    ``1 - 1e-15`` rounds to 1 and log(1 - p) would be -inf."""
+    return max(PROB_EPS, float(np.finfo(dtype).eps))
+
+
 def _rows(out: np.ndarray) -> int:
     return out.shape[-2]
 
@@ -41,22 +47,24 @@ def mse_grad(out, y):
 
 
 def bce(out, y):
-    p = np.clip(out, PROB_EPS, 1.0 - PROB_EPS)
+    eps = prob_eps(out.dtype)
+    p = np.clip(out, eps, 1.0 - eps)
     return -np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p), axis=_AXES)
 
 
 def bce_grad(out, y):
-    p = np.clip(out, PROB_EPS, 1.0 - PROB_EPS)
+    eps = prob_eps(out.dtype)
+    p = np.clip(out, eps, 1.0 - eps)
     return (p - y) / (p * (1.0 - p)) / (out.shape[-2] * out.shape[-1])
 
 
 def cross_entropy(out, y):
-    p = np.maximum(out, PROB_EPS)
+    p = np.maximum(out, prob_eps(out.dtype))
     return -np.sum(y * np.log(p), axis=_AXES) / _rows(out)
 
 
 def cross_entropy_grad(out, y):
-    return -y / np.maximum(out, PROB_EPS) / _rows(out)
+    return -y / np.maximum(out, prob_eps(out.dtype)) / _rows(out)
 
 
 @dataclass(frozen=True)

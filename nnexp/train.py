@@ -14,7 +14,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .losses import LOSSES, OUTPUT_DELTAS
-from .network import Network, Params, backward, forward, predict
+from .network import Buffers, Network, Params, backward, forward, predict
 
 
 @dataclass
@@ -40,7 +40,8 @@ def accuracy(out: np.ndarray, labels: np.ndarray) -> np.ndarray:
         guess = out[..., 0] >= 0.5
     else:
         guess = out.argmax(axis=-1)
-    return np.mean(guess == labels, axis=-1)
+    hits = guess == labels
+    return hits.sum(axis=-1) / hits.shape[-1]  # np.mean's value at half its overhead
 
 
 def output_delta(net: Network, loss: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -100,14 +101,19 @@ def _fixed_batches(data: Split, batch_size: int | None) -> list:
     return [(data.X[i:i + size], data.Y[i:i + size]) for i in range(0, n, size)]
 
 
-def evaluate(net: Network, params: Params, loss: str, split: Split, prefix: str = "") -> dict:
-    out = predict(net, params, split.X)
+def evaluate(net: Network, params: Params, loss: str, split: Split, prefix: str = "",
+             buffers: Buffers | None = None) -> dict:
+    """Loss and accuracy on the whole split; ``buffers`` (shaped like ``split.X``) spare a
+    large split its fresh arrays."""
+    out = predict(net, params, split.X, buffers)
     return {prefix + "loss": LOSSES[loss].value(out, split.Y),
             prefix + "accuracy": accuracy(out, split.labels)}
 
 
-def _finite(x) -> np.ndarray | bool:
-    return np.isfinite(x) if np.ndim(x) else math.isfinite(x)
+def _all_finite(loss) -> bool:
+    """Whether a loss (a float, or (R,) for replicas) is finite everywhere: asked at every
+    logged epoch, so a single network's float is checked without NumPy's overhead."""
+    return math.isfinite(loss) if np.ndim(loss) == 0 else bool(np.isfinite(loss).all())
 
 
 class _Checkpoint:
@@ -155,7 +161,15 @@ def train(net: Network, params: Params, optimizer, loss: str, data: Split, epoch
     history = History(params=params)
     diverged_at = np.zeros(replicas or 1, dtype=int)
     delta_of = output_delta(net, loss)
-    fixed = None if shuffle else _fixed_batches(data, batch_size)
+    made: dict[tuple, Buffers] = {}
+
+    def with_buffers(batches: list) -> list:
+        """(X, Y) batches -> (X, Y, buffers): one set of buffers a batch shape, made at
+        its first batch and reused by every later one."""
+        return [(X, Y, made.get(X.shape) or made.setdefault(X.shape, Buffers.like(net, params, X)))
+                for X, Y in batches]
+
+    fixed = None if shuffle else with_buffers(_fixed_batches(data, batch_size))
     start = time.perf_counter()
 
     scale = optimizer.delta_scale
@@ -163,34 +177,41 @@ def train(net: Network, params: Params, optimizer, loss: str, data: Split, epoch
 
     def run_epochs(first: int, last: int) -> None:
         for _ in range(first, last + 1):
-            for X, Y in fixed or _batches(data, batch_size, rng, replicas):
-                acts = forward(net, params, X)
+            for X, Y, buffers in fixed or with_buffers(_batches(data, batch_size, rng, replicas)):
+                acts = forward(net, params, X, buffers)
                 delta = delta_of(acts[-1], Y)
                 if scaled:
                     delta *= scale
-                optimizer.step(params, backward(net, params, acts, delta), scaled)
+                optimizer.step(params, backward(net, params, acts, delta, buffers), scaled)
 
     def measure() -> dict:
-        row = evaluate(net, params, loss, data)
+        # Full-batch training has buffers shaped like the whole set: reuse them.
+        row = evaluate(net, params, loss, data, buffers=made.get(data.X.shape))
         if validation is not None:
             row.update(evaluate(net, params, loss, validation, prefix="val_"))
         row["lr"] = optimizer.lr
         row["seconds"] = time.perf_counter() - start
         return row
 
-    def log(epoch: int, row: dict) -> np.ndarray:
+    def newly_diverged(row: dict) -> np.ndarray:
+        """(R,) bool: replicas whose loss is non-finite in ``row`` for the first time."""
+        return ~np.isfinite(np.reshape(row["loss"], -1)) & (diverged_at == 0)
+
+    def diverges(row: dict) -> bool:
+        return not _all_finite(row["loss"]) and bool(newly_diverged(row).any())
+
+    def log(epoch: int, row: dict) -> None:
         """Record the row; mark replicas whose loss first turned non-finite here."""
         history.append(epoch, row)
         if on_log:
             on_log(epoch, row)
-        fresh = ~np.isfinite(np.reshape(row["loss"], -1)) & (diverged_at == 0)
-        diverged_at[fresh] = epoch
-        return fresh
+        if not _all_finite(row["loss"]):
+            diverged_at[newly_diverged(row)] = epoch
 
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         log(0, measure())
         done = 0
-        while done < epochs and not np.all(diverged_at):
+        while done < epochs and not diverged_at.all():
             # Train up to the next logged epoch without looking at the loss, the cheap
             # common case; only a stretch that ends non-finite is replayed epoch by
             # epoch from its checkpoint, to find the exact epoch it diverged.
@@ -198,12 +219,12 @@ def train(net: Network, params: Params, optimizer, loss: str, data: Split, epoch
             checkpoint = _Checkpoint(params, optimizer, rng if shuffle else None)
             run_epochs(done + 1, stop)
             row = measure()
-            if np.any(~np.isfinite(np.reshape(row["loss"], -1)) & (diverged_at == 0)):
+            if diverges(row):
                 checkpoint.restore(params, optimizer)
                 for epoch in range(done + 1, stop):
                     run_epochs(epoch, epoch)
                     row = measure()
-                    if np.any(~np.isfinite(np.reshape(row["loss"], -1)) & (diverged_at == 0)):
+                    if diverges(row):
                         log(epoch, row)
                         if not replicas:
                             break

@@ -53,6 +53,20 @@ def test_functions_return_new_arrays_and_keep_their_input(name):
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_out_writes_the_same_values_in_place(name):
+    act = ACTIVATIONS[name]
+    z = np.random.default_rng(4).normal(size=(4, 3))
+    expected = act.function(z)
+    into = z.copy()
+    assert act.function(into, into) is into  # the forward pass overwrites z with a
+    np.testing.assert_array_equal(into, expected)
+    if act.derivative is not None:
+        buffer = np.full_like(expected, np.nan)
+        assert act.derivative(expected, buffer) is buffer
+        np.testing.assert_array_equal(buffer, act.derivative(expected))
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_functions_keep_a_leading_replica_axis(name):
     act = ACTIVATIONS[name]
     z = np.random.default_rng(3).normal(size=(2, 5, 3))  # (R, n, k)

@@ -10,8 +10,8 @@ import pytest
 
 from nnexp.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nnexp.losses import LOSSES
-from nnexp.network import (INITIALIZERS, Network, Params, backward, forward, init_params,
-                           predict, stack, unstack)
+from nnexp.network import (INITIALIZERS, Buffers, Network, Params, backward, forward,
+                           init_params, predict, stack, unstack)
 from nnexp.train import encode_targets, output_delta
 
 STEP = 1e-6
@@ -251,6 +251,42 @@ def test_forward_and_backward_leave_their_inputs_alone():
     for a, b in zip(acts, acts_before):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(delta, delta_before)
+
+
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("replicas", [None, 3], ids=["single", "stacked"])
+@pytest.mark.parametrize("shared_X", [True, False], ids=["shared_X", "replica_X"])
+def test_buffers_give_the_same_bits_as_fresh_arrays(activation, replicas, shared_X):
+    # Buffers only change where results are written, never what they are: the tutorials'
+    # digits and the batched launcher's equality with single runs depend on it.
+    net = Network(3, (4, 5), 2, activation, "softmax", bias=True)
+    rng = np.random.default_rng(5)
+    singles = [init_params(net, "normal", np.random.default_rng(s)) for s in range(replicas or 1)]
+    p = stack(singles) if replicas else singles[0]
+    X = rng.normal(size=(6, 3) if shared_X or not replicas else (replicas, 6, 3))
+    Y = encode_targets(rng.integers(0, 2, 6), 2)
+    delta_of = output_delta(net, "cross_entropy")
+    fresh_acts = forward(net, p, X)
+    fresh = backward(net, p, fresh_acts, delta_of(fresh_acts[-1], Y))
+    buffers = Buffers.like(net, p, X)
+    for _ in range(2):  # the second pass reuses the arrays the first one wrote
+        acts = forward(net, p, X, buffers)
+        grads = backward(net, p, acts, delta_of(acts[-1], Y), buffers)
+        for a, b in zip(acts, fresh_acts):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(grads.arrays(), fresh.arrays()):
+            np.testing.assert_array_equal(a, b)
+    assert grads is buffers.grads
+    assert all(a is b for a, b in zip(acts[1:], buffers.acts))
+
+
+def test_buffers_shapes():
+    net = Network(2, (4, 3), 1, "tanh", "sigmoid", bias=True)
+    p = stack([init_params(net, "normal", np.random.default_rng(s)) for s in range(2)])
+    b = Buffers.like(net, p, np.zeros((7, 2), np.float32))
+    assert [a.shape for a in b.acts] == [(2, 7, 4), (2, 7, 3), (2, 7, 1)]
+    assert [a.shape for a in b.deltas] == [(2, 7, 4), (2, 7, 3)] == [a.shape for a in b.derivatives]
+    assert [g.shape for g in b.grads.arrays()] == [a.shape for a in p.arrays()]
 
 
 @pytest.mark.parametrize("bias", [True, False])

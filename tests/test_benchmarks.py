@@ -1,0 +1,44 @@
+"""The benchmark suite's plumbing, on a tiny budget: a peer that is not installed is
+skipped with a note, the same-numbers checks hold, and the CSV reads back."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import _common  # noqa: E402
+import growing_data  # noqa: E402
+import tutorial_peers  # noqa: E402
+
+
+@pytest.fixture
+def no_peers(monkeypatch):
+    monkeypatch.setattr(tutorial_peers, "peer", lambda name: None)
+    monkeypatch.setattr(growing_data, "peer", lambda name: None)
+    monkeypatch.setattr(_common, "PAUSE", 0.0)
+
+
+def test_missing_peers_are_skipped_with_a_note(no_peers, tmp_path):
+    rows = tutorial_peers.run(epochs=200, repeats=1)
+    by_contender = {r.contender: r for r in rows}
+    hand = by_contender["hand-written NumPy loop"]
+    assert hand.agreement == "bit-identical weights" and hand.ratio > 0 and hand.goal
+    skipped = [r for r in rows if r.met == "skipped"]
+    assert len(skipped) == 2
+    assert all('pip install -e ".[bench]"' in r.note for r in skipped)
+    _common.write_csv(rows, {"cpu": "test"}, tmp_path / "results.csv")
+    table = pd.read_csv(tmp_path / "results.csv", comment="#")
+    assert list(table.contender) == [r.contender for r in rows]
+    assert (tmp_path / "results.csv").read_text().startswith("# cpu: test\n")
+
+
+def test_growing_data_loop_agrees_with_nnexp(no_peers, monkeypatch):
+    monkeypatch.setattr(growing_data, "SIZES", [(200, (4, 4), 20)])
+    rows = growing_data.run(repeats=1, dtypes=("float32",))
+    lean = next(r for r in rows if r.contender.startswith("lean"))
+    assert float(lean.agreement.split()[-1]) < 1e-5  # rel. diff of the final losses
+    assert any(r.met == "skipped" for r in rows)
