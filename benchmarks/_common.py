@@ -46,6 +46,20 @@ class Timed:
     result: dict
 
 
+def nnexp_run(cfg) -> Timed:
+    """Train what ``python -m nnexp`` builds from ``cfg``, timing ``train`` alone."""
+    from nnexp.app import build
+    from nnexp.train import train
+
+    setup = build(cfg)
+    start = time.perf_counter()
+    history = train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data,
+                    rng=setup.rng, **setup.train_kwargs)
+    seconds = time.perf_counter() - start
+    return Timed(seconds, {"weights": [w.copy() for w in setup.params.weights],
+                           "loss": float(history.columns["loss"][-1])})
+
+
 def take_turns(contenders: dict[str, Callable[[], Timed]], repeats: int) -> dict[str, Timed]:
     """Run every contender ``repeats`` times, in turns; keep each one's fastest run."""
     best: dict[str, Timed] = {}

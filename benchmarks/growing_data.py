@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from _common import (Row, Timed, compose_config, machine, peer, print_table, ratio_row,
+from _common import (Row, Timed, compose_config, machine, nnexp_run, peer, print_table, ratio_row,
                      skipped_row, take_turns)
 
 SECTION = "2 growing data"
@@ -35,18 +35,6 @@ def config(n: int, hidden: tuple, epochs: int, dtype: str):
                            "activation=tanh", "loss=bce", "optimizer=gd", f"lr={LR}",
                            f"dtype={dtype}", f"epochs={epochs}", f"log_every={epochs}",
                            "progress=false"])
-
-
-def nnexp_run(cfg) -> Timed:
-    from nnexp.app import build
-    from nnexp.train import train
-
-    setup = build(cfg)
-    start = time.perf_counter()
-    history = train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data,
-                    rng=setup.rng, **setup.train_kwargs)
-    seconds = time.perf_counter() - start
-    return Timed(seconds, {"loss": float(history.columns["loss"][-1])})
 
 
 def bce(p: np.ndarray, Y: np.ndarray) -> float:

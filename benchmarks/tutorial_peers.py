@@ -23,26 +23,13 @@ import warnings
 
 import numpy as np
 
-from _common import (Row, Timed, compose_config, machine, peer, print_table, ratio_row,
+from _common import (Row, Timed, compose_config, machine, nnexp_run, peer, print_table, ratio_row,
                      skipped_row, take_turns)
 from tutorial_speed import hand_loop
 
 SECTION = "1 tutorial"
 CASE = "red/blue, 15 points, 2-4-1 sigmoid"
 LOG_EVERY = 50
-
-
-def nnexp_run(cfg) -> Timed:
-    from nnexp.app import build
-    from nnexp.train import train
-
-    setup = build(cfg)
-    start = time.perf_counter()
-    history = train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data,
-                    rng=setup.rng, **setup.train_kwargs)
-    seconds = time.perf_counter() - start
-    return Timed(seconds, {"weights": [w.copy() for w in setup.params.weights],
-                           "loss": float(history.columns["loss"][-1])})
 
 
 def initial(cfg):
