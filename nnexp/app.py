@@ -22,7 +22,8 @@ import numpy as np
 
 from . import __version__, artifacts, resume
 from .config import CONF_DIR, ConfigError, register, validate
-from .data import BUILTIN, DataError, Dataset, generate, hold_out, standardized
+from .data import (BUILTIN, DataError, Dataset, generate, hold_out, standardized,
+                   with_queries)
 from .network import Network, Params, init_params
 from .optim import OPTIMIZERS
 from .train import History, Split, encode_targets, train
@@ -53,10 +54,8 @@ def load_dataset(dc) -> Dataset:
     else:
         from .csv_data import load_csv
 
-        data = load_csv(dc.path, dc.target, features=_plain(dc.features),
-                        queries=_plain(dc.queries))
-    if dc.queries is not None and dc.kind != "csv":
-        data = _with_queries(data, _plain(dc.queries))
+        data = load_csv(dc.path, dc.target, features=_plain(dc.features))
+    data = with_queries(data, _plain(dc.queries))
     data = hold_out(data, dc.val_fraction, dc.seed)
     return standardized(data) if dc.standardize else data
 
@@ -65,15 +64,6 @@ def _plain(node):
     from omegaconf import OmegaConf
 
     return OmegaConf.to_container(node) if hasattr(node, "_content") else node
-
-
-def _with_queries(data: Dataset, queries) -> Dataset:
-    from dataclasses import replace
-
-    q = np.asarray(queries, dtype=float).reshape(-1, data.n_features) if queries else None
-    if q is None:
-        return data
-    return replace(data, queries=q, query_names=[str(list(row)) for row in queries])
 
 
 def output_layer(cfg, n_classes: int) -> tuple[int, str]:

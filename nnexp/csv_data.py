@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, Dataset
+from .data import DataError, Dataset, with_queries
 
 MISSING = {"", "na", "n/a", "nan", "null"}
 FIRST_LINE = 2  # the header is line 1
@@ -58,9 +58,7 @@ def load_csv(path: str, target: str, features: list[str] | None = None,
 
     X = _numbers(path, text, features, lines)
     labels, class_names = _classes(path, text[target], target, len(text))
-    q = _queries(queries, features)
-    return Dataset(Path(path).stem, X, labels, features, class_names, queries=q,
-                   query_names=[_point_name(row) for row in q])
+    return with_queries(Dataset(Path(path).stem, X, labels, features, class_names), queries)
 
 
 def _read(path: str):
@@ -164,44 +162,8 @@ def _classes(path: str, column, target: str, n: int) -> tuple[np.ndarray, list[s
     return labels.astype(np.int64), names
 
 
-def _queries(queries, features: list[str]) -> np.ndarray:
-    """The points to predict -> (q, d); each must have one number a feature."""
-    d = len(features)
-    if queries is None or len(queries) == 0:
-        return np.zeros((0, d))
-    if isinstance(queries, (str, bytes)) or not isinstance(queries, (list, tuple)):
-        raise DataError(f"dataset.queries={queries!r} is not a list of points: "
-                        f"write e.g. [[{', '.join(['0'] * d)}]]")
-    # A flat list of numbers is one point.
-    points = [queries] if not any(isinstance(q, (list, tuple)) for q in queries) else queries
-    rows = []
-    for i, point in enumerate(points):
-        if not isinstance(point, (list, tuple)) or len(point) != d:
-            got = f"{len(point)} values" if isinstance(point, (list, tuple)) else repr(point)
-            raise DataError(f"dataset.queries[{i}]: expected {d} numbers "
-                            f"({', '.join(features)}), got {got}")
-        rows.append([_query_number(i, f, v) for f, v in zip(features, point)])
-    return np.array(rows, dtype=np.float64)
-
-
-def _query_number(i: int, feature: str, value) -> float:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not np.isfinite(number):
-        raise DataError(f"dataset.queries[{i}]: {feature}={value!r} is not a finite number")
-    return number
-
-
 def _number_name(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _point_name(row) -> str:
-    return "[" + ", ".join(f"{v:g}" for v in row) + "]"
 
 
 def _short(value: str, limit: int = 40) -> str:

@@ -135,6 +135,49 @@ def generate(kind: str, n: int, noise: float, seed: int) -> Dataset:
     return Dataset(kind, X, labels, ["x", "y"], ["0", "1"])
 
 
+def parse_queries(queries, features: list[str]) -> np.ndarray:
+    """The points to predict -> (q, d); each must have one number a feature."""
+    d = len(features)
+    if queries is None or len(queries) == 0:
+        return np.zeros((0, d))
+    if isinstance(queries, (str, bytes)) or not isinstance(queries, (list, tuple)):
+        raise DataError(f"dataset.queries={queries!r} is not a list of points: "
+                        f"write e.g. [[{', '.join(['0'] * d)}]]")
+    # A flat list of numbers is one point.
+    points = [queries] if not any(isinstance(q, (list, tuple)) for q in queries) else queries
+    rows = []
+    for i, point in enumerate(points):
+        if not isinstance(point, (list, tuple)) or len(point) != d:
+            got = f"{len(point)} values" if isinstance(point, (list, tuple)) else repr(point)
+            raise DataError(f"dataset.queries[{i}]: expected {d} numbers "
+                            f"({', '.join(features)}), got {got}")
+        rows.append([_query_number(i, f, v) for f, v in zip(features, point)])
+    return np.array(rows, dtype=np.float64)
+
+
+def _query_number(i: int, feature: str, value) -> float:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not np.isfinite(number):
+        raise DataError(f"dataset.queries[{i}]: {feature}={value!r} is not a finite number")
+    return number
+
+
+def with_queries(data: Dataset, queries) -> Dataset:
+    """``data`` with the points to predict replaced by ``queries`` (as a config gives them:
+    a list of points, or one flat point), each named by its values; None keeps the
+    dataset's own, and so does an empty list."""
+    if queries is None or queries in ([], ()):
+        return data
+    points = parse_queries(queries, data.feature_names)
+    return replace(data, queries=points,
+                   query_names=["[" + ", ".join(f"{v:g}" for v in row) + "]" for row in points])
+
+
 def hold_out(data: Dataset, fraction: float, seed: int) -> Dataset:
     """Move a random ``fraction`` of the rows into the validation split."""
     n = len(data.X)

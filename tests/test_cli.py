@@ -52,6 +52,13 @@ def test_gender_preset_tells_emily_from_frank(tmp_path):
     assert list(frame[frame.kind == "query"].predicted) == ["female", "male"]
 
 
+def test_queries_from_the_command_line_replace_the_datasets_own(tmp_path):
+    result = nnexp(tmp_path, "experiment=gender", "epochs=200", "dataset.queries=[[128,63],[170,70.5]]")
+    assert result.returncode == 0, result.stderr
+    p = query_probabilities(only_run(tmp_path))
+    assert list(p) == ["[128, 63]", "[170, 70.5]"] and p["[128, 63]"] > 0.5 > p["[170, 70.5]"]
+
+
 def test_same_command_twice_gives_identical_metrics(tmp_path):
     args = ("dataset=xor", "optimizer=adam", "model=deep", "activation=tanh", "loss=bce",
             "lr=0.01", "epochs=30", "dataset.val_fraction=0.25", "seed=7")
@@ -123,6 +130,7 @@ BAD_INPUT = [
     ("colour=red", "colour is not an option"),
     ("loss=cross_entropy", "softmax"),
     ("dataset=csv", "dataset.path is required"),
+    ("dataset.queries=[[1,2,3]]", "dataset.queries[0]: expected 2 numbers (x, y), got 3"),
 ]
 
 
