@@ -76,27 +76,30 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     history = train(shared.net, params, optimizer, first.loss, shared.data,
                     rng=[s.rng for s in setups], validation=shared.validation,
                     **shared.train_kwargs)
-    return [(replace(setup, params=unstack(params, r)),
-             replica_history(history, r, setup.train_kwargs["log_every"], first.epochs))
-            for r, setup in enumerate(setups)]
+    histories = replica_histories(shared.train_kwargs["log_every"], first.epochs, history)
+    return [(replace(setup, params=unstack(params, r)), own)
+            for r, (setup, own) in enumerate(zip(setups, histories))]
 
 
-def _pick(value, r: int):
-    array = np.asarray(value)
-    return array.reshape(-1)[r].item() if array.size > 1 else array.item()
-
-
-def replica_history(history: History, r: int, log_every: int, epochs: int) -> History:
-    """Replica r's rows: the ones its own run would have logged, up to its divergence.
+def replica_histories(log_every: int, epochs: int, history: History) -> list[History]:
+    """Each replica's rows: the ones its own run would have logged, up to its divergence.
 
     The group logs a row wherever any replica diverged, and trains on past a diverged
     replica; both are dropped here. ``seconds`` is the group's wall time."""
-    diverged = int(history.diverged_at[r])
-    rows = [i for i, epoch in enumerate(history.epochs)
-            if (not diverged or epoch <= diverged)
-            and (epoch % log_every == 0 or epoch == epochs or epoch == diverged)]
-    own = History(params=None, diverged_at=diverged, seconds=history.seconds)
-    for i in rows:
-        own.append(history.epochs[i], {name: _pick(values[i], r)
-                                       for name, values in history.columns.items()})
-    return own
+    # Every column as one (rows, values a row) array, converted once for all replicas:
+    # a value a row for shared columns (seconds), R for per-replica ones (loss, lr).
+    tables = {name: np.asarray(values, dtype=float).reshape(len(values), -1)
+              for name, values in history.columns.items()}
+    epoch = np.asarray(history.epochs)
+    logged = (epoch % log_every == 0) | (epoch == epochs)
+    replicas = []
+    for r, diverged in enumerate(int(d) for d in history.diverged_at):
+        rows = logged | (epoch == diverged) if diverged else logged
+        if diverged:
+            rows &= epoch <= diverged
+        own = History(epochs=epoch[rows].tolist(), params=None, diverged_at=diverged,
+                      seconds=history.seconds)
+        own.columns = {name: table[rows, r if table.shape[1] > 1 else 0].tolist()
+                       for name, table in tables.items()}
+        replicas.append(own)
+    return replicas
