@@ -253,7 +253,7 @@ def record_failure(out_dir: Path, cfg, error: BaseException, command: str) -> di
     except Exception:  # a config too broken to resolve still gets its error recorded
         pass
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("metrics.csv", "predictions.csv", "model.npz", "report.md"):
+    for name in artifacts.RESULTS:
         (out_dir / name).unlink(missing_ok=True)
     artifacts.write_json(out_dir / artifacts.SUMMARY, summary)
     return summary

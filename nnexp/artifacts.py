@@ -15,6 +15,9 @@ from .network import Network, Params
 
 SUMMARY = "summary.json"
 FINISHED = ("ok", "diverged")
+# Everything a finished run writes besides its summary, for a failed retry to clear.
+RESULTS = ("metrics.csv", "predictions.csv", "model.npz", "curves.png",
+           "decision_boundary.png", "report.md")
 
 
 def write_bytes(path: Path, data: bytes) -> Path:

@@ -51,6 +51,8 @@ def boom(*args, **kwargs):
 
 def test_a_crash_leaves_a_failed_summary_and_a_non_zero_exit(tmp_path, monkeypatch, capsys):
     cfg, out = composed(tmp_path, "epochs=5")
+    out.mkdir(parents=True)
+    (out / "curves.png").write_bytes(b"from an earlier attempt")
     monkeypatch.setattr(app, "train", boom)
     with pytest.raises(SystemExit) as exit_info:
         app.task(cfg)
@@ -59,6 +61,7 @@ def test_a_crash_leaves_a_failed_summary_and_a_non_zero_exit(tmp_path, monkeypat
     assert summary["status"] == "failed" and summary["error"] == "RuntimeError: boom"
     assert summary["config"]["epochs"] == 5
     assert not (out / "metrics.csv").exists() and not (out / "model.npz").exists()
+    assert not (out / "curves.png").exists()
     assert capsys.readouterr().err.count("nnexp: error: RuntimeError: boom") == 1
 
 
