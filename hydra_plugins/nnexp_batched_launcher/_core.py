@@ -36,6 +36,7 @@ _JOBS: dict = {}  # job number -> composed sweep config
 _READY: dict = {}  # job number -> task config, for the jobs that train in a group
 _TRAINED: dict = {}  # job number -> (Setup, History), in the process that trained it
 _CONTEXT: list = []
+_COMPOSER: list = []  # the sweep's _Composer, made when Hydra sets the launcher up
 
 
 def _output_dir(sweep_config) -> Path:
@@ -122,10 +123,10 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]],
     _JOBS.clear()
     _TRAINED.clear()
     _CONTEXT[:] = [launcher.hydra_context]
-    composer = _Composer(launcher.hydra_context.config_loader, config)
+    composer = _COMPOSER[0]
     for i, overrides in enumerate(job_overrides):
         num = initial_job_idx + i
-        sweep_config = composer.compose(list(overrides))
+        sweep_config = composer.take(list(overrides))
         with open_dict(sweep_config):
             sweep_config.hydra.job.id = num
             sweep_config.hydra.job.num = num
@@ -148,6 +149,29 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]],
     return [by_num[num] for num in _JOBS]
 
 
+def compose_through_cache(loader, master) -> None:
+    """Put a ``_Composer`` in front of Hydra's config loader for this sweep.
+
+    Hydra's sweepers compose every job once, only to check that it can be composed
+    (``Sweeper.validate_batch_is_legal``), before handing the same overrides to the
+    launcher, which must compose them again: two compositions a job, about 100 ms, more
+    than a small job's training. Both go through the one config loader of the Hydra
+    context, so the launcher answers the sweeper's compositions itself (derived configs,
+    see ``_Composer``) and keeps them: ``launch`` then takes the very configs the check
+    made instead of composing a second time. Compositions against any other master
+    config pass straight through."""
+    composer = _Composer(loader, master)
+    _COMPOSER[:] = [composer]
+    original = composer.load
+
+    def load_sweep_config(master_config, sweep_overrides):
+        if master_config is not master:
+            return original(master_config, sweep_overrides)
+        return composer.compose(list(sweep_overrides), keep=True)
+
+    loader.load_sweep_config = load_sweep_config
+
+
 class _Composer:
     """Job configs for a sweep. Hydra composes a config in about 50 ms, a cost the jobs
     of a seed sweep pay a hundred times for nothing: jobs whose overrides differ only in
@@ -159,17 +183,33 @@ class _Composer:
     def __init__(self, loader, master):
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        self.loader, self.master = loader, master
+        self.master = master
+        self.load = loader.load_sweep_config  # Hydra's own, before anything stands in front
         self.parser = OverridesParser.create()
         self.templates: dict = {}  # the non-replica overrides -> composed config or None
         self.checked: set = set()
+        self.kept: dict = {}  # overrides -> configs composed for the sweeper's check
         self.composed = 0
 
     def _hydra(self, overrides: list[str]):
         self.composed += 1
-        return self.loader.load_sweep_config(self.master, overrides)
+        return self.load(self.master, overrides)
 
-    def compose(self, overrides: list[str]):
+    def take(self, overrides: list[str]):
+        """The config of a job about to launch: the one composed for the sweeper's check
+        (each is handed out once, so a repeated job gets a config of its own), or a new one."""
+        kept = self.kept.get(tuple(overrides))
+        if kept:
+            return kept.pop()
+        return self.compose(overrides)
+
+    def compose(self, overrides: list[str], keep: bool = False):
+        config = self._compose(overrides)
+        if keep:
+            self.kept.setdefault(tuple(overrides), []).append(config)
+        return config
+
+    def _compose(self, overrides: list[str]):
         parsed = self.parser.parse_overrides(overrides)
         replica = [o for o in parsed if o.key_or_group in batched.REPLICA_OPTIONS
                    and not o.is_add() and not o.is_delete()

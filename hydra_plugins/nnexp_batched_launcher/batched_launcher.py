@@ -20,6 +20,9 @@ class BatchedLauncher(Launcher):
         self.config = config
         self.task_function = task_function
         self.hydra_context = hydra_context
+        from . import _core
+
+        _core.compose_through_cache(hydra_context.config_loader, config)
 
     def launch(self, job_overrides: Sequence[Sequence[str]],
                initial_job_idx: int) -> Sequence[JobReturn]:
