@@ -314,6 +314,31 @@ def test_stacked_replicas_compute_each_single_networks_pass(bias):
         np.testing.assert_allclose(out[r], predict(net, single, Xr[r]), rtol=1e-12)
 
 
+@pytest.mark.parametrize("hidden", [(1,), (4,), (7,), (3, 2)], ids=str)
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("bias", [True, False])
+def test_stacked_training_on_a_shared_input_gives_each_replica_its_own_bits(hidden, k, bias):
+    # The batched launcher's promise: a replica trained with 16 others on the same full
+    # batch ends with exactly the parameters it would have trained to alone. The
+    # side-by-side first layer must not change a bit (see network's docstring).
+    from nnexp.optim import GradientDescent
+    from nnexp.train import Split, train
+
+    out_act, loss = ("sigmoid", "bce") if k == 1 else ("softmax", "cross_entropy")
+    net = Network(2, hidden, k, "tanh", out_act, bias)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(15, 2))
+    labels = rng.integers(0, max(k, 2), 15)
+    data = Split(X, encode_targets(labels, k), labels)
+    singles = [init_params(net, "normal", np.random.default_rng(s)) for s in range(17)]
+    stacked = stack([p.copy() for p in singles])
+    train(net, stacked, GradientDescent(stacked, 0.5), loss, data, epochs=25, log_every=5)
+    for r, single in enumerate(singles):
+        train(net, single, GradientDescent(single, 0.5), loss, data, epochs=25, log_every=5)
+        for a, b in zip(unstack(stacked, r).arrays(), single.arrays()):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("output_activation,k", [("sigmoid", 1), ("softmax", 3)])
 def test_predict_with_huge_weights_is_silent(output_activation, k):
     net = Network(2, (3,), k, "sigmoid", output_activation, bias=True)
