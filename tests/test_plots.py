@@ -3,6 +3,7 @@ warning on diverged metrics, NaN parameters, more than two classes or a reused f
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from nnexp import plots
@@ -141,3 +142,41 @@ def test_log_scale_only_for_a_loss_over_two_decades():
     assert plots.curves_figure(metrics, "x").axes[0].get_yscale() == "log"
     flat = metrics.assign(loss=np.linspace(1.0, 0.5, len(metrics)))
     assert plots.curves_figure(flat, "x").axes[0].get_yscale() == "linear"
+
+
+def decoded(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def test_curves_drawn_on_a_kept_background_match_a_fresh_drawing():
+    # Two runs whose curves share the axes limits: the second is drawn onto the
+    # background kept from the first, and must come out exactly as if drawn alone.
+    epoch = np.arange(0, 1001, 10)
+    first = pd.DataFrame({"epoch": epoch, "loss": 2.0 * np.exp(-epoch / 150) + 1e-3,
+                          "accuracy": np.minimum(1.0, epoch / 300)})
+    second = first.assign(loss=1.5 * np.exp(-epoch / 120) + 2e-3,
+                          accuracy=np.minimum(1.0, epoch / 600))
+    plots._figures.__dict__.pop("curves_backgrounds", None)
+    alone = decoded(plots.curves_png(second, "x"))
+    plots._figures.__dict__.pop("curves_backgrounds", None)
+    before = decoded(plots.curves_png(first, "x"))
+    kept = plots._figures.__dict__["curves_backgrounds"]
+    after = decoded(plots.curves_png(second, "x"))
+    assert len(kept) == 1  # the second run found the first one's background
+    assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(after, alone)
+    assert alone.shape == (400, 1000, 3)
+
+
+def test_linear_loss_limits_are_round_numbers():
+    epoch = np.arange(0, 101)
+    metrics = pd.DataFrame({"epoch": epoch, "loss": np.linspace(0.91, 0.43, 101),
+                            "accuracy": np.full(101, 0.5)})
+    loss_ax = plots.curves_figure(metrics, "x").axes[0]
+    assert loss_ax.get_yscale() == "linear"
+    low, high = loss_ax.get_ylim()
+    assert low <= 0.43 and high >= 0.91
+    assert (low, high) == pytest.approx((round(low, 1), round(high, 1)), abs=1e-12)
