@@ -145,6 +145,16 @@ def stack(params: list[Params]) -> Params:
     return Params(weights, biases)
 
 
+def lay_side_by_side(params: Params) -> None:
+    """For replicas trained on a shared input: lay the first weight matrix out
+    replica-middle, in place (same values, new memory), so that the first layer's GEMM
+    reads it and its gradient's GEMM writes it with no copy. Its only products are those
+    GEMMs, so no replica's bits change; a one-column matrix is left alone (no GEMM)."""
+    W = params.weights[0]
+    if W.ndim == 3 and W.shape[-1] > 1 and _side_by_side(W) is None:
+        params.weights[0] = relaid(W, replica_middle(*W.shape, W.dtype))
+
+
 def unstack(params: Params, r: int) -> Params:
     """Replica ``r`` of a stacked Params, as a single network's arrays (copies)."""
     return Params([w[r].copy() for w in params.weights], [b[r].copy() for b in params.biases])

@@ -14,7 +14,8 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .losses import LOSSES, OUTPUT_DELTAS
-from .network import Buffers, Network, Params, backward, forward, predict
+from .network import (Buffers, Network, Params, backward, forward, lay_side_by_side,
+                      predict)
 
 
 @dataclass
@@ -169,6 +170,8 @@ def train(net: Network, params: Params, optimizer, loss: str, data: Split, epoch
         return [(X, Y, made.get(X.shape) or made.setdefault(X.shape, Buffers.like(net, params, X)))
                 for X, Y in batches]
 
+    if replicas and not shuffle:
+        lay_side_by_side(params)  # every batch is shared by the replicas
     fixed = None if shuffle else with_buffers(_fixed_batches(data, batch_size))
     start = time.perf_counter()
 
