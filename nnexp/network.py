@@ -230,7 +230,8 @@ class Buffers:
         hidden = layers[:-1]
         wide = None
         if W.ndim == 3 and X.ndim == 2 and hidden and W.shape[-1] > 1:
-            wide = SideBySide(*(replica_middle(*hidden[0].shape, dtype) for _ in range(3)))
+            R, n, h = hidden[0].shape
+            wide = SideBySide(*(np.empty((n, R, h), dtype) for _ in range(3)))
         return cls(acts=layers,
                    deltas=[np.empty_like(a) for a in hidden],
                    derivatives=[np.empty_like(a) for a in hidden],
@@ -241,9 +242,11 @@ class Buffers:
 
 @dataclass
 class SideBySide:
-    """The first hidden layer of replicas on a shared input, replica-middle ``(R, n, h)``:
-    its activation (the GEMM lands there, a copy goes replica-first into ``acts[0]``),
-    the activation's slope, and the delta its weights' gradient GEMM reads."""
+    """The first hidden layer of replicas on a shared input, as replica-middle memory
+    ``(n, R, h)`` (``.transpose(1, 0, 2)`` is the ``(R, n, h)`` view): its activation
+    (the GEMM lands there, a copy goes replica-first into ``acts[0]``), the activation's
+    slope, and the delta its weights' gradient GEMM reads. Elementwise passes run on the
+    memory itself, contiguous, where NumPy skips its general iterator."""
 
     act: np.ndarray
     slope: np.ndarray
@@ -276,15 +279,27 @@ def forward(net: Network, params: Params, X: np.ndarray,
     acts = [X]
     a = X
     for W, b, act, out in zip(params.weights, params.biases or _NONES, net.activations, outs):
-        side_by_side = wide is not None and a is X
-        z = mm(a, W, wide.act if side_by_side else out)  # (..., n, fan_out)
-        if b is not None:
-            z += b  # broadcast (..., 1, fan_out)
-        a = act.function(z, z)  # z is not needed once activated: overwrite it
-        if side_by_side:
-            a = relaid(a, out)
+        if wide is not None and a is X:
+            a = _side_by_side_layer(X, W, b, act, wide, out)
+        else:
+            z = mm(a, W, out)  # (..., n, fan_out)
+            if b is not None:
+                z += b  # broadcast (..., 1, fan_out)
+            a = act.function(z, z)  # z is not needed once activated: overwrite it
         acts.append(a)
     return acts
+
+
+def _side_by_side_layer(X, W, b, act, wide: "SideBySide", out: np.ndarray) -> np.ndarray:
+    """The first layer of replicas on a shared input: the GEMM lands in ``wide.act``,
+    which is activated there, where its (n, R, h) memory is contiguous (NumPy's fast
+    path for elementwise passes), then copied replica-first into ``out``."""
+    z = wide.act
+    _stacked_matmul(X, W, z.transpose(1, 0, 2))
+    if b is not None:
+        z += b.transpose(1, 0, 2)  # (1, R, h)
+    act.function(z, z)
+    return relaid(z.transpose(1, 0, 2), out)
 
 
 def predict(net: Network, params: Params, X: np.ndarray,
@@ -320,9 +335,10 @@ def backward(net: Network, params: Params, acts: list[np.ndarray], delta: np.nda
         if l == 1 and wide is not None:
             # Into the first layer of replicas on a shared input: replica-middle, from
             # the activation the forward pass left there, for its gradient's GEMM.
-            slope = derivative(wide.act, wide.slope)
-            delta = mm(delta, weights[l].mT, wide.delta)
-            delta *= slope
+            slope = derivative(wide.act, wide.slope)  # (n, R, h)
+            mm(delta, weights[l].mT, wide.delta.transpose(1, 0, 2))
+            wide.delta *= slope
+            delta = wide.delta.transpose(1, 0, 2)  # (R, n, h)
         elif l:
             slope = derivative(acts[l], derivatives[l - 1])  # (..., n, fan_in)
             delta = mm(delta, weights[l].mT, deltas[l - 1])  # (..., n, fan_in)
