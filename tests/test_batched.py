@@ -135,3 +135,34 @@ def test_bad_launcher_settings_are_refused(tmp_path, bad):
     result = nnexp(tmp_path, "-m", "epochs=5", "seed=0,1", "hydra/launcher=batched", bad,
                    f"hydra.sweep.dir={tmp_path / 's'}")
     assert result.returncode != 0 and "max_replicas" in result.stderr
+
+
+def test_the_sweepers_check_and_the_launch_compose_each_template_once():
+    # Hydra's sweepers compose every job to check it, then the launcher composes it again;
+    # the batched launcher answers the check with derived configs and keeps them.
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.nnexp_batched_launcher import _core
+    from nnexp.config import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", ["hydra/launcher=batched"],
+                                           run_mode=RunMode.MULTIRUN)
+        real = loader.load_sweep_config
+        calls = []
+        loader.load_sweep_config = lambda m, o: calls.append(o) or real(m, o)
+        _core.compose_through_cache(loader, master)
+        batch = [[f"seed={s}", "lr=0.5", "epochs=7"] for s in range(10)]
+        for overrides in batch:  # what Sweeper.validate_batch_is_legal does
+            loader.load_sweep_config(master_config=master, sweep_overrides=overrides)
+        assert len(calls) == 2  # the template, and one check of a derived copy
+        launched = [_core._COMPOSER[0].take(overrides) for overrides in batch]
+        assert len(calls) == 2  # the launch took the kept configs
+        for seed, cfg in enumerate(launched):
+            expected = real(master, batch[seed])
+            assert OmegaConf.to_container(cfg) == OmegaConf.to_container(expected)
+        assert len({id(cfg) for cfg in launched}) == 10
