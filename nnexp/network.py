@@ -314,7 +314,9 @@ def backward(net: Network, params: Params, acts: list[np.ndarray], delta: np.nda
     """Gradients of the loss, given ``delta = dL/dz`` of the output layer (..., n, k).
 
     Returns a Params of gradients with the parameters' shapes: ``buffers.grads``, written
-    in place, when ``buffers`` are given."""
+    in place, when ``buffers`` are given. ``acts`` must come from ``forward`` with the
+    same buffers (replicas on a shared input read their first layer's activation from
+    ``buffers.wide``)."""
     mm = _matmul_for(params.weights[0])
     derivative = net.activations[0].derivative
     weights = params.weights
@@ -339,8 +341,8 @@ def backward(net: Network, params: Params, acts: list[np.ndarray], delta: np.nda
             if delta.shape[-1] == 1:
                 # One output a replica: delta @ W.mT is an outer product, one
                 # multiplication an element. Broadcast along the replicas (contiguous
-                # copies of both sides, R innermost) it gives matmul's bits at half the
-                # time of matmul's generic loop a replica.
+                # copies of both sides, R innermost) it gives matmul's bits in about 6 us
+                # instead of 9 for matmul's generic loop a replica (100 of 15 x 4).
                 along = np.ascontiguousarray(delta[..., 0].T)[:, None, :]  # (n, 1, R)
                 weights_along = np.ascontiguousarray(weights[l][..., 0].T)  # (h, R)
                 np.multiply(along, weights_along, out=wide.delta.transpose(0, 2, 1))

@@ -157,7 +157,9 @@ def train(net: Network, params: Params, optimizer, loss: str, data: Split, epoch
     Generator, or a list of R for stacked replicas. Metrics are evaluated on the whole
     training (and validation) set before the first epoch, every ``log_every`` epochs, at
     the last one, and at the first epoch after which the training loss is NaN or
-    infinite, where a single network stops (replicas stop one by one)."""
+    infinite, where a single network stops (replicas stop one by one). Replicas that
+    all see the same batches get ``params.weights[0]`` laid out anew in memory, values
+    unchanged (``network.lay_side_by_side``)."""
     replicas = params.weights[0].shape[0] if params.weights[0].ndim == 3 else None
     history = History(params=params)
     diverged_at = np.zeros(replicas or 1, dtype=int)
