@@ -42,3 +42,20 @@ def test_growing_data_loop_agrees_with_nnexp(no_peers, monkeypatch):
     lean = next(r for r in rows if r.contender.startswith("lean"))
     assert float(lean.agreement.split()[-1]) < 1e-5  # rel. diff of the final losses
     assert any(r.met == "skipped" for r in rows)
+
+
+@pytest.mark.slow
+def test_batched_sweep_benchmark_runs_on_a_tiny_budget(tmp_path):
+    # The README's command, shrunk: both sweeps end to end, then the throughput table.
+    import re
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "batched_sweep.py"
+    result = subprocess.run([sys.executable, str(script), "--jobs", "3", "--epochs", "30"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = re.findall(r"^\| (sweep wall time|training)[^|]*\| ([\d.]+) s? ?\| ([\d.]+) s? ?\| "
+                      r"([\d.]+)x \|$", result.stdout, flags=re.M)
+    assert [r[0] for r in rows] == ["sweep wall time", "training"], result.stdout
+    for _, basic, batched, ratio in rows:
+        assert float(basic) > 0 and float(batched) > 0 and float(ratio) > 0
