@@ -45,13 +45,6 @@ def _output_dir(sweep_config) -> Path:
     return Path(str(sweep_config.hydra.sweep.dir)) / subdir
 
 
-def _task_config(sweep_config):
-    cfg = copy.deepcopy(sweep_config)
-    with open_dict(cfg):
-        del cfg["hydra"]
-    return cfg
-
-
 def _plain_task_config(sweep_config) -> dict:
     """The job's own config as resolved plain values, without Hydra's node: what
     validation and grouping read, at a fraction of a DictConfig copy's cost."""
@@ -76,7 +69,8 @@ def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
     if together:
         started = time.perf_counter()
         try:
-            cfgs = [_task_config(_JOBS[num]) for num in nums]
+            # The resolved values grouping read, as configs again (a third of a copy's cost).
+            cfgs = [OmegaConf.create(_READY[num]) for num in nums]
             _TRAINED.update(zip(nums, batched.train_group(cfgs)))
             log.info("trained jobs %s together: %d replicas in %.2f s", _span(nums), len(nums),
                      time.perf_counter() - started)
