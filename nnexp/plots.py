@@ -64,6 +64,13 @@ def _png(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def warm_up() -> None:
+    """Draw this thread's curves figure once, empty: Matplotlib's fonts and renderer are
+    then loaded, for this process and for any process forked from it."""
+    fig, _, _ = _reused("curves", _build_curves)
+    fig.canvas.draw()
+
+
 def _reused(name: str, build):
     """``build()`` once per thread, then the same figure with its data wiped. ``build``
     returns ``(figure, axes to wipe, anything else kept)``."""
