@@ -51,8 +51,8 @@ def test_batched_sweep_benchmark_runs_on_a_tiny_budget(tmp_path):
     import subprocess
 
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "batched_sweep.py"
-    result = subprocess.run([sys.executable, str(script), "--jobs", "3", "--epochs", "30"],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    command = [sys.executable, str(script), "--jobs", "3", "--epochs", "30", "--repeats", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = re.findall(r"^\| (sweep wall time|training)[^|]*\| ([\d.]+) s? ?\| ([\d.]+) s? ?\| "
                       r"([\d.]+)x \|$", result.stdout, flags=re.M)
