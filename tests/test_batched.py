@@ -102,6 +102,18 @@ def test_a_failing_job_is_recorded_and_the_rest_written(tmp_path):
     assert not (job_dirs(folder)[1] / "metrics.csv").exists()
 
 
+def test_a_job_whose_config_cannot_resolve_is_recorded_and_the_rest_trained(tmp_path):
+    # An interpolation to nothing fails when the job's config is resolved: that job is
+    # recorded as failed, as the basic launcher records it, and its group trains on.
+    folder, result = sweep(tmp_path, "batched", "dataset=xor", "epochs=10", "seed=0,1",
+                           "dataset.name=xor,${oops}", "hydra/launcher=batched")
+    statuses = [json.loads((d / "summary.json").read_text())["status"]
+                for d in job_dirs(folder)]
+    assert statuses == ["ok", "failed", "ok", "failed"]  # seeds outer, names inner
+    assert "oops" in json.loads((job_dirs(folder)[1] / "summary.json").read_text())["error"]
+    assert replicas_trained(result) == [1, 1]  # the two good jobs, one a process
+
+
 def test_resume_after_a_batched_sweep_skips_finished_jobs(tmp_path):
     args = ("experiment=gender", "epochs=20", "seed=0,1,2", "hydra/launcher=batched")
     folder, _ = sweep(tmp_path, "sweep", *args)

@@ -23,6 +23,7 @@ from typing import Sequence
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, configure_log, run_job, setup_globals
 from omegaconf import OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from nnexp import batched, plots, resume
 from nnexp.app import task
@@ -86,13 +87,13 @@ def _trainable(jobs: dict, sweep_dir: Path) -> dict:
     resuming = any(sweep_dir.glob(f"**/{resume.SUMMARY}"))
     ready = {}
     for num, sweep_config in jobs.items():
-        cfg = _plain_task_config(sweep_config)
+        try:
+            cfg = _plain_task_config(sweep_config)
+            validate(cfg)
+        except (ConfigError, OmegaConfBaseException):
+            continue  # its own task records the failure, as with any launcher
         if resuming and resume.finished(_output_dir(sweep_config), cfg) is not None:
             continue  # its own task will log it as skipped
-        try:
-            validate(cfg)
-        except ConfigError:
-            continue
         ready[num] = cfg
     return ready
 
