@@ -178,3 +178,20 @@ def test_the_sweepers_check_and_the_launch_compose_each_template_once():
             expected = real(master, batch[seed])
             assert OmegaConf.to_container(cfg) == OmegaConf.to_container(expected)
         assert len({id(cfg) for cfg in launched}) == 10
+
+
+def test_a_group_that_fails_to_train_together_trains_alone(monkeypatch, caplog):
+    # Anything that breaks a group's joint training must not take its jobs down: each
+    # then runs its ordinary task (here stood in for by recording its number).
+    from hydra_plugins.nnexp_batched_launcher import _core
+
+    def broken(cfgs):
+        raise RuntimeError("out of luck")
+
+    monkeypatch.setattr(_core.batched, "train_group", broken)
+    monkeypatch.setattr(_core, "_run", lambda num: num)
+    monkeypatch.setattr(_core, "_READY", {3: {"seed": 3}, 4: {"seed": 4}})
+    with caplog.at_level("WARNING"):
+        assert _core._work(([3, 4], True)) == [3, 4]
+    assert "jobs #3..#4 train alone: RuntimeError: out of luck" in caplog.text
+    assert _core._TRAINED == {}

@@ -75,8 +75,13 @@ def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
             _TRAINED.update(zip(nums, batched.train_group(cfgs)))
             log.info("trained jobs %s together: %d replicas in %.2f s", _span(nums), len(nums),
                      time.perf_counter() - started)
-        except (ConfigError, DataError) as error:
-            log.warning("jobs %s train alone: %s", _span(nums), error)
+        except Exception as error:
+            # A bad value, an unreadable dataset or anything else: no job is lost with its
+            # group. Each trains alone, and one that fails again records its own error in
+            # its own folder, as with any launcher.
+            known = isinstance(error, (ConfigError, DataError))
+            log.warning("jobs %s train alone: %s", _span(nums),
+                        error if known else f"{type(error).__name__}: {error}")
     return [_run(num) for num in nums]
 
 
