@@ -69,7 +69,7 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     dataset = load_dataset(first.dataset)
     setups = [build(cfg, dataset) for cfg in cfgs]
     params = stack([s.params for s in setups])
-    coefficients = {name: np.array([float(_select(cfg, key)) for cfg in cfgs]).reshape(-1, 1, 1)
+    coefficients = {name: _per_replica([float(_select(cfg, key)) for cfg in cfgs])
                     for name, key in _COEFFICIENTS.items()}
     optimizer = OPTIMIZERS[first.optimizer.name](params, **coefficients)
     shared = setups[0]
@@ -79,6 +79,14 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     histories = replica_histories(shared.train_kwargs["log_every"], first.epochs, history)
     return [(replace(setup, params=unstack(params, r)), own)
             for r, (setup, own) in enumerate(zip(setups, histories))]
+
+
+def _per_replica(values: list[float]):
+    """One float when every replica has it (the optimiser then computes exactly as each
+    replica's own run does), else the values as an (R, 1, 1) array."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    return np.array(values).reshape(-1, 1, 1)
 
 
 def replica_histories(log_every: int, epochs: int, history: History) -> list[History]:

@@ -4,12 +4,35 @@ Parameters are updated in place. ``lr`` and every coefficient may be a float or 
 shaped ``(R, 1, 1)`` that broadcasts over a leading replica axis, so stacked replicas can
 each have their own values. L2 weight decay adds ``weight_decay * W`` to the gradient of
 every weight matrix (never to biases) before the rule sees it.
+
+A replica must get the bits its own network gets, whose coefficients are Python floats:
+NumPy rounds such a float to the parameters' dtype in each operation, and anything
+derived from it (``1 - beta``, ``beta ** t``) is computed in Python first. So an array of
+per-replica coefficients is rounded to the parameters' dtype once, after deriving what
+the update needs from its float64 values, and ``beta ** t`` is Python's power for each
+replica (NumPy's array power rounds differently for about one ``t`` in ten).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .network import Params
+
+
+def _coefficient(value, dtype):
+    """A float stays a Python float; per-replica values become an array of ``dtype``."""
+    if np.ndim(value) == 0:
+        return float(value)
+    return np.asarray(value, dtype=np.float64).astype(dtype)
+
+
+def _one_minus_power(beta, t: int, dtype):
+    """1 - beta ** t, with Python's float power for each replica's beta."""
+    if np.ndim(beta) == 0:
+        return 1.0 - float(beta) ** t
+    values = np.asarray(beta, dtype=np.float64)
+    return np.array([1.0 - b ** t for b in values.ravel().tolist()]).reshape(
+        values.shape).astype(dtype)
 
 
 class GradientDescent:
@@ -24,8 +47,9 @@ class GradientDescent:
 
     def __init__(self, params: Params, lr, weight_decay=0.0, **_):
         # 0-d arrays multiply without converting a Python float on every step.
-        self.lr = np.asarray(lr, dtype=params.weights[0].dtype)
-        self.weight_decay = weight_decay
+        self.dtype = params.weights[0].dtype
+        self.lr = np.asarray(lr, dtype=self.dtype)
+        self.weight_decay = _coefficient(weight_decay, self.dtype)
         self.decays = bool(np.any(np.asarray(weight_decay) != 0))
         self.unit_step = not self.decays and bool(np.all(self.lr == 1))
         self.delta_scale = None if self.decays or self.unit_step else self.lr
@@ -52,7 +76,7 @@ class Momentum(GradientDescent):
     def __init__(self, params: Params, lr, weight_decay=0.0, momentum=0.9, **_):
         super().__init__(params, lr, weight_decay)
         self.delta_scale = None
-        self.momentum = momentum
+        self.momentum = _coefficient(momentum, self.dtype)
         self.velocity = [np.zeros_like(p) for p in params.arrays()]
 
     def step(self, params: Params, grads: Params, scaled: bool = False) -> None:
@@ -69,20 +93,23 @@ class Adam(GradientDescent):
                  eps=1e-8, **_):
         super().__init__(params, lr, weight_decay)
         self.delta_scale = None
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.betas = (beta1, beta2)  # as given: the bias corrections' powers start from them
+        self.beta1, self.beta2 = _coefficient(beta1, self.dtype), _coefficient(beta2, self.dtype)
+        self.rest1 = _coefficient(1.0 - np.asarray(beta1, dtype=np.float64), self.dtype)
+        self.rest2 = _coefficient(1.0 - np.asarray(beta2, dtype=np.float64), self.dtype)
+        self.eps = _coefficient(eps, self.dtype)
         self.m = [np.zeros_like(p) for p in params.arrays()]
         self.v = [np.zeros_like(p) for p in params.arrays()]
         self.t = 0
 
     def step(self, params: Params, grads: Params, scaled: bool = False) -> None:
         self.t += 1
-        c1 = 1.0 - self.beta1 ** self.t
-        c2 = 1.0 - self.beta2 ** self.t
+        c1, c2 = (_one_minus_power(beta, self.t, self.dtype) for beta in self.betas)
         for p, g, m, v in zip(params.arrays(), self._decayed(params, grads), self.m, self.v):
             m *= self.beta1
-            m += (1.0 - self.beta1) * g
+            m += self.rest1 * g
             v *= self.beta2
-            v += (1.0 - self.beta2) * (g * g)
+            v += self.rest2 * (g * g)
             p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 

@@ -195,3 +195,14 @@ def test_a_group_that_fails_to_train_together_trains_alone(monkeypatch, caplog):
         assert _core._work(([3, 4], True)) == [3, 4]
     assert "jobs #3..#4 train alone: RuntimeError: out of luck" in caplog.text
     assert _core._TRAINED == {}
+
+
+@pytest.mark.slow
+def test_optuna_proposes_and_scores_the_same_trials_with_either_launcher(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    args = ("hparams_search=circles_optuna", "hydra.sweeper.n_trials=4", "epochs=30")
+    basic, _ = sweep(tmp_path, "basic", *args)
+    batched, _ = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
+    assert_same_runs(basic, batched)
+    best = [(d / "optimization_results.yaml").read_text() for d in (basic, batched)]
+    assert best[0] == best[1]

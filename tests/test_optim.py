@@ -202,20 +202,29 @@ def test_stacked_shuffled_mini_batches_train_like_single_networks(name):
     _assert_replicas_equal_singles(stacked, singles)
 
 
-def test_per_replica_momentum_and_adam_coefficients():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name,coefficients", [
+    ("momentum", {"momentum": [0.0, 0.5, 0.9]}),
+    ("adam", {"beta1": [0.8, 0.9, 0.95], "beta2": [0.99, 0.999, 0.9999],
+              "eps": [1e-8, 1e-7, 1e-6]}),
+    ("gd", {"weight_decay": [0.01, 0.05, 0.1]}),
+], ids=["momentum", "adam", "weight_decay"])
+def test_per_replica_coefficients_give_each_replica_its_own_bits(name, coefficients, dtype):
+    # Each replica's own run holds its coefficients as Python floats; the stacked run
+    # must round and derive them (1 - beta, beta ** t) exactly as that run does.
     data = _data()
-    momenta = np.array([0.0, 0.5, 0.9])
-    betas = np.array([0.8, 0.9, 0.95])
-    for name, coeff, values in [("momentum", "momentum", momenta), ("adam", "beta1", betas)]:
-        stacked = stack([init_params(NET, "normal", np.random.default_rng(s)) for s in SEEDS])
-        opt = OPTIMIZERS[name](stacked, 0.05, **{coeff: values.reshape(-1, 1, 1)})
-        train(NET, stacked, opt, "bce", data, 30)
-        singles = []
-        for s, value in zip(SEEDS, values):
-            p = init_params(NET, "normal", np.random.default_rng(s))
-            train(NET, p, OPTIMIZERS[name](p, 0.05, **{coeff: float(value)}), "bce", data, 30)
-            singles.append(p)
-        _assert_replicas_equal_singles(stacked, singles)
+    data = Split(data.X.astype(dtype), data.Y.astype(dtype), data.labels)
+    stacked = stack([init_params(NET, "normal", np.random.default_rng(s), dtype=dtype)
+                     for s in SEEDS])
+    per_replica = {k: np.array(v).reshape(-1, 1, 1) for k, v in coefficients.items()}
+    train(NET, stacked, OPTIMIZERS[name](stacked, 0.05, **per_replica), "bce", data, 60)
+    singles = []
+    for r, s in enumerate(SEEDS):
+        p = init_params(NET, "normal", np.random.default_rng(s), dtype=dtype)
+        own = {k: float(v[r]) for k, v in coefficients.items()}
+        train(NET, p, OPTIMIZERS[name](p, 0.05, **own), "bce", data, 60)
+        singles.append(p)
+    _assert_replicas_equal_singles(stacked, singles)
 
 
 def test_momentum_zero_is_plain_gradient_descent():
