@@ -172,9 +172,10 @@ def _matmul_for(a: np.ndarray):
 
 
 def _stacked_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """a @ b where at least one side carries replicas. When one side is shared (2-D), the
-    R products are one GEMM on the replicas laid side by side, instead of R tiny GEMMs
-    whose call overhead would dominate: (n, d) @ (R, d, h) -> (n, R*h) -> (R, n, h);
+    """a @ b for stacked replicas: ``b`` carries them, ``a`` too or is shared (2-D: the
+    input or its transpose). With a shared ``a`` the R products are one GEMM on the
+    replicas laid side by side, instead of R tiny GEMMs whose call overhead would
+    dominate: (n, d) @ (R, d, h) -> (n, R*h) -> (R, n, h);
     a replica-middle ``b`` or ``out`` is used in place, any other is copied. Not for one
     column a replica (h = 1): a single network's product is then a matrix-vector one,
     whose rounding a GEMM would not reproduce."""
@@ -193,10 +194,6 @@ def _stacked_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None)
             return np.ascontiguousarray(side_by_side)
         np.copyto(out, side_by_side)
         return out
-    if b.ndim == 2 and a.flags.c_contiguous:
-        R, n, d = a.shape
-        tall = np.dot(a.reshape(R * n, d), b, out=None if out is None else out.reshape(R * n, -1))
-        return tall.reshape(R, n, -1)  # (R, n, h)
     return np.matmul(a, b, out=out)
 
 
