@@ -130,9 +130,10 @@ def curves_figure(metrics, title: str) -> Figure:
             if name == "loss" and not finite.all():
                 first = epoch[~finite][0]
                 diverged = first if diverged is None else min(diverged, first)
-    if not _log_scale_if_wide(loss_ax, metrics):
-        _round_limits(loss_ax, np.concatenate([metrics[c].to_numpy(dtype=float) for c in
-                                               ("loss", "val_loss") if c in metrics]))
+    losses = np.concatenate([metrics[c].to_numpy(dtype=float)
+                             for c in ("loss", "val_loss") if c in metrics])
+    if not _log_scale_if_wide(loss_ax, losses):
+        _round_limits(loss_ax, losses)
     if diverged is not None:
         for ax in (loss_ax, acc_ax):
             ax.axvline(diverged, color="0.3", linestyle=":",
@@ -188,12 +189,11 @@ def _round_limits(ax, values: np.ndarray) -> None:
     ax.set_ylim(ticks[ticks <= low].max(), ticks[ticks >= high].min())
 
 
-def _log_scale_if_wide(ax, metrics) -> bool:
-    """Whether the loss axis went logarithmic. Under two decades a log axis shows one or
-    two labels; a linear one reads better. Beyond 1e100 only a log axis is safe:
-    Matplotlib's autoscale overflows near 1e308."""
-    values = np.concatenate([metrics[c].to_numpy(dtype=float)
-                             for c in ("loss", "val_loss") if c in metrics])
+def _log_scale_if_wide(ax, values: np.ndarray) -> bool:
+    """Whether the loss axis (of the training and validation ``values``) went
+    logarithmic. Under two decades a log axis shows one or two labels; a linear one reads
+    better. Beyond 1e100 only a log axis is safe: Matplotlib's autoscale overflows near
+    1e308."""
     values = values[np.isfinite(values) & (values > 0)]  # a loss of exactly 0 sits on the floor
     if values.size and (values.max() > 1e100 or values.max() >= 100 * values.min()):
         # Limits first, in decades within 1e-100..1e100, where the tick locator is safe too.
