@@ -156,11 +156,17 @@ def test_gender_tutorial_matches_the_scalar_rule_after_every_epoch():
 
 # --- divergence ------------------------------------------------------------------------
 
+def _random_split(seed: int, rows: int, features: int, classes: int) -> Split:
+    """Normal points with random labels, targets encoded for one output (two classes)
+    or one-hot (more)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, features))
+    labels = rng.integers(0, classes, rows)
+    return Split(X, encode_targets(labels, 1 if classes == 2 else classes), labels)
+
+
 def _regression_problem():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(8, 2))
-    labels = rng.integers(0, 2, 8)
-    return Split(X, encode_targets(labels, 1), labels)
+    return _random_split(0, rows=8, features=2, classes=2)
 
 
 DIVERGING = Network(2, (3,), 1, "tanh", "identity", bias=True)
@@ -368,10 +374,7 @@ def test_validation_metrics():
 # --- batches and shuffling -------------------------------------------------------------
 
 def _batch_problem():
-    rng = np.random.default_rng(8)
-    X = rng.normal(size=(7, 3))
-    labels = rng.integers(0, 3, 7)
-    return Split(X, encode_targets(labels, 3), labels)
+    return _random_split(8, rows=7, features=3, classes=3)
 
 
 BATCH_NET = Network(3, (4,), 3, "relu", "softmax", bias=True)
