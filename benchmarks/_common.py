@@ -30,7 +30,7 @@ def compose_config(overrides: list[str]):
     """nnexp's config exactly as ``python -m nnexp <overrides>`` composes it."""
     from hydra import compose, initialize_config_dir
 
-    from nnexp.config import CONF_DIR, register
+    from nnexp.edge.config import CONF_DIR, register
 
     register()  # the schema the config's defaults list names
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -48,8 +48,8 @@ class Timed:
 
 def nnexp_run(cfg) -> Timed:
     """Train what ``python -m nnexp`` builds from ``cfg``, timing ``train`` alone."""
-    from nnexp.app import build
-    from nnexp.train import train
+    from nnexp.run.setup import build
+    from nnexp.core.train import train
 
     setup = build(cfg)
     start = time.perf_counter()

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from hydra import compose, initialize_config_dir
 
-from nnexp.app import build, default_log_every
-from nnexp.config import CONF_DIR
-from nnexp.network import stack
-from nnexp.optim import OPTIMIZERS
-from nnexp.train import train
+from nnexp.run.setup import build, default_log_every
+from nnexp.edge.config import CONF_DIR, register
+from nnexp.core.network import stack
+from nnexp.core.optim import OPTIMIZERS
+from nnexp.core.train import train
 
 
 def sweep_seconds(launcher: str, args, folder: Path) -> float:
@@ -45,6 +45,7 @@ def training_throughput(args, epochs: int, repeats: int = 3) -> tuple[float, flo
     of ``repeats`` runs, the two interleaved so both see the same machine."""
     # Fewer epochs than the sweep's jobs, logged as often as theirs are.
     every = f"log_every={default_log_every(args.epochs)}"
+    register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfgs = [compose("config", overrides=[f"experiment={args.experiment}", f"seed={s}",
                                               f"epochs={epochs}", every])

@@ -44,7 +44,7 @@ def bce(p: np.ndarray, Y: np.ndarray) -> float:
 
 def numpy_run(cfg, epochs: int) -> Timed:
     """The arithmetic written out as plainly as NumPy allows: no buffers, no tables."""
-    from nnexp.app import build
+    from nnexp.run.setup import build
 
     setup = build(cfg)
     X, Y = setup.data.X, setup.data.Y
@@ -74,7 +74,7 @@ def torch_run(cfg, epochs: int) -> Timed:
     import torch
     from torch import nn
 
-    from nnexp.app import build
+    from nnexp.run.setup import build
 
     setup = build(cfg)
     dtype = getattr(torch, cfg.dtype)

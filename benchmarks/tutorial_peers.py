@@ -34,7 +34,7 @@ LOG_EVERY = 50
 
 def initial(cfg):
     """nnexp's setup before training: the initial weights every peer starts from."""
-    from nnexp.app import build
+    from nnexp.run.setup import build
 
     return build(cfg)
 

@@ -16,9 +16,9 @@ import time
 import numpy as np
 from hydra import compose, initialize_config_dir
 
-from nnexp.app import build
-from nnexp.config import CONF_DIR
-from nnexp.train import train
+from nnexp.run.setup import build
+from nnexp.edge.config import CONF_DIR, register
+from nnexp.core.train import train
 
 
 def hand_loop(epochs: int) -> tuple[float, np.ndarray]:
@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["experiment=red_blue", f"epochs={args.epochs}"])
     hand, engine = [], []

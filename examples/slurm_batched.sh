@@ -4,7 +4,7 @@
 #
 #   sbatch --array=0-3 examples/slurm_batched.sh               # the four groups below
 #   sbatch --array=0-3 examples/slurm_batched.sh epochs=5000   # extra overrides win
-#   python -m nnexp.report outputs/multirun/slurm-<job id>     # one report of all groups
+#   nnexp report outputs/multirun/slurm-<job id>     # one report of all groups
 #
 # The batched launcher trains every job of a group (jobs that differ only in seed, lr and
 # the other per-replica options) as one stacked computation, in one process; it cannot

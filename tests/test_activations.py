@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from nnexp.activations import (ACTIVATIONS, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, sigmoid,
+from nnexp.core.activations import (ACTIVATIONS, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, sigmoid,
                                softmax, softmax_backprop)
 
 ELEMENTWISE = [name for name, act in ACTIVATIONS.items() if act.derivative is not None]

@@ -10,8 +10,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import open_dict
 
-from nnexp import app
-from nnexp.config import CONF_DIR
+from nnexp.edge.task import task
+from nnexp.run import execute
+from nnexp.run.execute import run
+from nnexp.run.setup import default_log_every
+from nnexp.edge.config import CONF_DIR
 
 
 def composed(tmp_path, *overrides, mode=RunMode.RUN):
@@ -33,14 +36,14 @@ def composed(tmp_path, *overrides, mode=RunMode.RUN):
 
 def test_run_returns_the_summary_it_writes(tmp_path):
     cfg, out = composed(tmp_path, "experiment=gender", "epochs=50")
-    summary = app.run(cfg, out)
+    summary = run(cfg, out)
     assert summary == json.loads((out / "summary.json").read_text())
     assert summary["status"] == "ok" and summary["epochs_completed"] == 50
 
 
 def test_objective_is_the_validation_loss_when_held_out(tmp_path):
     cfg, _ = composed(tmp_path, "dataset=xor", "dataset.val_fraction=0.3", "epochs=20")
-    objective = app.task(cfg)
+    objective = task(cfg)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert objective == summary["final"]["val_loss"] != summary["final"]["loss"]
 
@@ -53,9 +56,9 @@ def test_a_crash_leaves_a_failed_summary_and_a_non_zero_exit(tmp_path, monkeypat
     cfg, out = composed(tmp_path, "epochs=5")
     out.mkdir(parents=True)
     (out / "curves.png").write_bytes(b"from an earlier attempt")
-    monkeypatch.setattr(app, "train", boom)
+    monkeypatch.setattr(execute, "train", boom)
     with pytest.raises(SystemExit) as exit_info:
-        app.task(cfg)
+        task(cfg)
     assert exit_info.value.code == 1
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["error"] == "RuntimeError: boom"
@@ -67,12 +70,12 @@ def test_a_crash_leaves_a_failed_summary_and_a_non_zero_exit(tmp_path, monkeypat
 
 def test_a_crash_inside_a_sweep_returns_normally(tmp_path, monkeypatch):
     cfg, out = composed(tmp_path, "epochs=5", mode=RunMode.MULTIRUN)
-    monkeypatch.setattr(app, "train", boom)
-    assert app.task(cfg) == float("inf")
+    monkeypatch.setattr(execute, "train", boom)
+    assert task(cfg) == float("inf")
     assert json.loads((out / "summary.json").read_text())["status"] == "failed"
 
 
 def test_default_log_every_keeps_about_two_thousand_rows():
-    assert app.default_log_every(100_000) == 50
-    assert app.default_log_every(1_000) == 1
-    assert 100_001 // app.default_log_every(100_001) <= 2000
+    assert default_log_every(100_000) == 50
+    assert default_log_every(1_000) == 1
+    assert 100_001 // default_log_every(100_001) <= 2000

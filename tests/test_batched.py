@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cli import nnexp
-from nnexp.batched import group_key, groups
+from nnexp.sweep.batched import group_key, groups
 
 
 def sweep(tmp_path, name, *args):
@@ -158,7 +158,7 @@ def test_the_sweepers_check_and_the_launch_compose_each_template_once():
     from omegaconf import OmegaConf
 
     from hydra_plugins.nnexp_batched_launcher import _core
-    from nnexp.config import CONF_DIR
+    from nnexp.edge.config import CONF_DIR
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         loader = GlobalHydra.instance().config_loader()

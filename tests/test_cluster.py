@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from cli import nnexp
-from nnexp.config import CONF_DIR, ConfigError, check_launcher
+from nnexp.edge.config import CONF_DIR, ConfigError, check_launcher
 
 SWEEP = ("dataset=gender", "lr=0.1,0.5", "seed=0,1", "epochs=20")
 JOBS = 4
@@ -239,7 +239,7 @@ def test_the_slurm_preset_becomes_an_sbatch_array(tmp_path):
     from hydra.utils import instantiate
     from submitit.slurm import slurm
 
-    from nnexp.config import register
+    from nnexp.edge.config import register
 
     register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

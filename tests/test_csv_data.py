@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnexp.csv_data import load_csv
-from nnexp.data import DataError
+from nnexp.run.csv_data import load_csv
+from nnexp.core.data import DataError
 
 
 def write(tmp_path, text: str, name: str = "data.csv") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnexp.data import (BUILTIN, GENERATED, DataError, Dataset, boolean_triples, gender,
+from nnexp.core.data import (BUILTIN, GENERATED, DataError, Dataset, boolean_triples, gender,
                         generate, hold_out, red_blue, standardized)
 
 # --- the tutorials ---------------------------------------------------------------------

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from nnexp.app import build, run
-from nnexp.config import CONF_DIR
-from nnexp.losses import LOSSES, PROB_EPS, prob_eps
-from nnexp.network import Buffers, backward, forward
-from nnexp.train import output_delta, train
+from nnexp.run.execute import run
+from nnexp.run.setup import build
+from nnexp.edge.config import CONF_DIR
+from nnexp.core.losses import LOSSES, PROB_EPS, prob_eps
+from nnexp.core.network import Buffers, backward, forward
+from nnexp.core.train import output_delta, train
 
 # (loss, overrides that make it valid): every loss, a hidden activation each, every
 # optimiser and batching, so a float64 constant anywhere on a path shows up.

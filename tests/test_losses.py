@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from nnexp.activations import ACTIVATIONS, softmax
-from nnexp.losses import LOSSES, OUTPUT_DELTAS, PROB_EPS
+from nnexp.core.activations import ACTIVATIONS, softmax
+from nnexp.core.losses import LOSSES, OUTPUT_DELTAS, PROB_EPS
 
 STEP = 1e-6
 # Losses on probabilities take outputs strictly inside (0, 1); the others take any.

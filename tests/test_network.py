@@ -8,11 +8,11 @@ import zlib
 import numpy as np
 import pytest
 
-from nnexp.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from nnexp.losses import LOSSES
-from nnexp.network import (INITIALIZERS, Buffers, Network, Params, backward, forward,
+from nnexp.core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from nnexp.core.losses import LOSSES
+from nnexp.core.network import (INITIALIZERS, Buffers, Network, Params, backward, forward,
                            init_params, predict, stack, unstack)
-from nnexp.train import encode_targets, output_delta
+from nnexp.core.train import encode_targets, output_delta
 
 STEP = 1e-6
 N, D = 5, 3
@@ -321,8 +321,8 @@ def test_stacked_training_on_a_shared_input_gives_each_replica_its_own_bits(hidd
     # The batched launcher's promise: a replica trained with 16 others on the same full
     # batch ends with exactly the parameters it would have trained to alone. The
     # side-by-side first layer must not change a bit (see network's docstring).
-    from nnexp.optim import GradientDescent
-    from nnexp.train import Split, train
+    from nnexp.core.optim import GradientDescent
+    from nnexp.core.train import Split, train
 
     out_act, loss = ("sigmoid", "bce") if k == 1 else ("softmax", "cross_entropy")
     net = Network(2, hidden, k, "tanh", out_act, bias)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnexp.network import Network, Params, init_params, stack, unstack
-from nnexp.optim import OPTIMIZERS, Adam, GradientDescent, Momentum
-from nnexp.train import Split, encode_targets, train
+from nnexp.core.network import Network, Params, init_params, stack, unstack
+from nnexp.core.optim import OPTIMIZERS, Adam, GradientDescent, Momentum
+from nnexp.core.train import Split, encode_targets, train
 
 
 def _scalar_params(w: float, b: float) -> Params:

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnexp import plots
-from nnexp.artifacts import metrics_frame
-from nnexp.data import Dataset, boolean_triples, generate, hold_out, red_blue
-from nnexp.network import Network, Params, init_params
-from nnexp.optim import OPTIMIZERS
-from nnexp.plots import boundary_png, run_plots
-from nnexp.train import Split, encode_targets, train
+from nnexp.run import figures as plots
+from nnexp.run.artifacts import metrics_frame
+from nnexp.core.data import Dataset, boolean_triples, generate, hold_out, red_blue
+from nnexp.core.network import Network, Params, init_params
+from nnexp.core.optim import OPTIMIZERS
+from nnexp.run.figures import boundary_png, run_plots
+from nnexp.core.train import Split, encode_targets, train
 
 # Plotting a diverged run must not leak RuntimeWarnings (overflow) or Matplotlib's own.
 pytestmark = pytest.mark.filterwarnings("error")

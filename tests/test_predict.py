@@ -1,4 +1,4 @@
-"""``python -m nnexp.predict``: a trained run's answer for new inputs, and one clear line
+"""``nnexp predict``: a trained run's answer for new inputs, and one clear line
 for every input it cannot use."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ TUTORIAL_LINE = "x1=1 x2=0 x3=0 -> 0.99993704 (class 1)"
 
 
 def predict(cwd, *args, input: str | None = None):
-    return nnexp(cwd, *args, module="nnexp.predict", input=input)
+    return nnexp(cwd, "predict", *args, input=input)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def one_error_line(result) -> str:
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("nnexp.predict: error: ")
+    assert lines[0].startswith("nnexp predict: error: ")
     return lines[0]
 
 

@@ -1,6 +1,6 @@
 """``nnexp.report`` on sweep folders made by hand: what it reads from run folders, how
 it ranks and groups jobs, which plots it draws, the two reports, and the
-``python -m nnexp.report`` command that rebuilds them (also for an interrupted sweep)."""
+``nnexp report`` command that rebuilds them (also for an interrupted sweep)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from cli import nnexp
-from nnexp import report
+from nnexp.sweep import report
 
 BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
@@ -182,7 +182,7 @@ def test_cli_rebuilds_an_interrupted_sweep_from_its_run_folders(tmp_path):
     sweep = make_sweep(tmp_path / "s", ["lr=0.1,1,10"], extra=["hydra/launcher=joblib"])
     make_job(sweep, 0, ["lr=0.1"], loss=0.2)
     make_job(sweep, 1, ["lr=1"], status=None)
-    result = nnexp(tmp_path, str(sweep), module="nnexp.report")
+    result = nnexp(tmp_path, "report", str(sweep))
     assert result.returncode == 0, result.stderr
     assert "2 jobs: 1 ok, 1 incomplete; 1 of the sweep's 3 not started" in result.stdout
     assert list(csv(sweep).status) == ["ok", "incomplete"]
@@ -192,10 +192,10 @@ def test_cli_rebuilds_an_interrupted_sweep_from_its_run_folders(tmp_path):
 
 
 def test_cli_says_so_when_the_folder_holds_no_sweep(tmp_path):
-    result = nnexp(tmp_path, str(tmp_path), module="nnexp.report")
+    result = nnexp(tmp_path, "report", str(tmp_path))
     assert result.returncode == 2
-    assert result.stderr.startswith("nnexp.report: error:") and "no job folders" in result.stderr
-    assert nnexp(tmp_path, str(tmp_path / "missing"), module="nnexp.report").returncode == 2
+    assert result.stderr.startswith("nnexp report: error:") and "no job folders" in result.stderr
+    assert nnexp(tmp_path, "report", str(tmp_path / "missing")).returncode == 2
 
 
 def test_a_folder_of_several_sweeps_gets_one_combined_report(tmp_path):
@@ -204,7 +204,7 @@ def test_a_folder_of_several_sweeps_gets_one_combined_report(tmp_path):
         sweep = make_sweep(tmp_path / "all" / group, ["seed=0,1"])
         make_job(sweep, 0, ["seed=0"], loss=loss)
         make_job(sweep, 1, ["seed=1"], loss=loss * 1.1)
-    result = nnexp(tmp_path, str(tmp_path / "all"), module="nnexp.report")
+    result = nnexp(tmp_path, "report", str(tmp_path / "all"))
     assert result.returncode == 0, result.stderr
     table = csv(tmp_path / "all")
     assert sorted(table.run_dir) == ["group-0/0", "group-0/1", "group-1/0", "group-1/1"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnexp import artifacts
-from nnexp.app import summarize
-from nnexp.data import Dataset, red_blue
-from nnexp.network import Network, init_params
-from nnexp.optim import OPTIMIZERS
-from nnexp.run_report import write_report
-from nnexp.train import Split, encode_targets, train
+from nnexp.run import artifacts
+from nnexp.run.execute import summarize
+from nnexp.core.data import Dataset, red_blue
+from nnexp.core.network import Network, init_params
+from nnexp.core.optim import OPTIMIZERS
+from nnexp.run.report import write_report
+from nnexp.core.train import Split, encode_targets, train
 
 COMMAND = "python -m nnexp experiment=red_blue epochs=300"
 CONFIG = {"dataset": {"name": "red_blue", "val_fraction": 0.0},
@@ -23,7 +23,7 @@ CONFIG = {"dataset": {"name": "red_blue", "val_fraction": 0.0},
 
 def run_folder(tmp_path, data: Dataset, net: Network, epochs: int = 300, lr: float = 1.0,
                loss: str = "sse"):
-    """Train, write predictions.csv into tmp_path, -> the summary as ``app.run`` makes it."""
+    """Train, write predictions.csv into tmp_path, -> the summary as ``nnexp.run.execute.run`` makes it."""
     params = init_params(net, "uniform", np.random.RandomState(1))
     split = Split(data.transform(data.X), encode_targets(data.labels, net.n_outputs),
                   data.labels)

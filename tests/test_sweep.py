@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from cli import nnexp, summary
-from nnexp import resume
+from nnexp.sweep import resume
 
 GRID = ("lr=0.1,1", "activation=sigmoid,tanh", "epochs=50")
 
@@ -122,7 +122,7 @@ def test_a_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
     assert 2 <= len(done) < 6
     kept = {n: (where / n / "summary.json").read_bytes() for n in done}
 
-    rebuilt = nnexp(tmp_path, where.as_posix(), module="nnexp.report")
+    rebuilt = nnexp(tmp_path, "report", where.as_posix())
     assert rebuilt.returncode == 0, rebuilt.stderr
     interrupted = table(where)
     status = dict(zip(interrupted.job.astype(str), interrupted.status))

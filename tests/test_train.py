@@ -8,12 +8,12 @@ import warnings
 import numpy as np
 import pytest
 
-from nnexp.activations import sigmoid
-from nnexp.data import boolean_triples, gender, red_blue
-from nnexp.losses import LOSSES
-from nnexp.network import Network, backward, forward, init_params, predict, stack, unstack
-from nnexp.optim import OPTIMIZERS
-from nnexp.train import (History, Split, accuracy, encode_targets, evaluate, output_delta,
+from nnexp.core.activations import sigmoid
+from nnexp.core.data import boolean_triples, gender, red_blue
+from nnexp.core.losses import LOSSES
+from nnexp.core.network import Network, backward, forward, init_params, predict, stack, unstack
+from nnexp.core.optim import OPTIMIZERS
+from nnexp.core.train import (History, Split, accuracy, encode_targets, evaluate, output_delta,
                          train)
 
 # The loop must never leak a RuntimeWarning (overflow, invalid, divide), even diverging.

@@ -1,7 +1,7 @@
 """Launch a sweep in two phases.
 
 1. Compose every job's config and group the jobs that can train together (see
-   ``nnexp.batched``), cutting each group into one chunk a process.
+   ``nnexp.sweep.batched``), cutting each group into one chunk a process.
 2. In parallel processes: train each chunk as one stacked computation, then run each of
    its jobs through Hydra's own ``run_job`` — output folder, ``.hydra/`` files, log
    file, callbacks, ``JobReturn`` — with a task that writes the already trained
@@ -25,10 +25,12 @@ from hydra.core.utils import JobReturn, configure_log, run_job, setup_globals
 from omegaconf import OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from nnexp import batched, plots, resume
-from nnexp.app import task
-from nnexp.config import ConfigError, validate
-from nnexp.data import DataError
+from nnexp.core.data import DataError
+from nnexp.edge.config import validate
+from nnexp.edge.task import task
+from nnexp.run import figures
+from nnexp.run.setup import ConfigError
+from nnexp.sweep import batched, resume
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +155,7 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]],
     else:
         # Every writer plots, and so does the sweep's report at the end, in this process:
         # import Matplotlib and load its fonts once here, and each fork inherits them.
-        plots.warm_up()
+        figures.warm_up()
         # Each process trains its chunks and writes their folders: both phases in parallel.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             done = list(pool.map(_work, units))

@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator, PercentFormatter
 from PIL import Image
 
 from . import artifacts
-from .network import predict
+from ..core.network import predict
 
 DPI = 100
 GRID = 200  # decision-boundary grid points a side: smooth enough, 40 000 predictions

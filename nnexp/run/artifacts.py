@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .network import Network, Params
+from ..core.network import Network, Params
 
 SUMMARY = "summary.json"
 FINISHED = ("ok", "diverged")
@@ -120,7 +120,7 @@ def predictions_frame(dataset, net: Network, params: Params):
     are more than two)."""
     import pandas as pd
 
-    from .network import predict
+    from ..core.network import predict
 
     parts = [("query", dataset.queries, None, dataset.query_names),
              ("train", dataset.X, dataset.labels, None)]

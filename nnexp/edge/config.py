@@ -12,13 +12,14 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from .data import BUILTIN, GENERATED
-from .losses import LOSSES
-from .network import INITIALIZERS
-from .optim import OPTIMIZERS
+from ..core.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from ..core.data import BUILTIN, GENERATED
+from ..core.losses import LOSSES
+from ..core.network import INITIALIZERS
+from ..core.optim import OPTIMIZERS
+from ..run.setup import ConfigError
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"  # nnexp/conf, shipped in the wheel
 GROUPS = ("dataset", "model", "optimizer", "experiment", "hparams_search")
 # hydra/launcher options that come from a plugin package: the plugin, and nnexp's extra
 # that installs it (conf/hydra/launcher/ holds nnexp's presets for them).
@@ -31,10 +32,6 @@ LAUNCHER_PLUGINS = {
     "ray_local": ("hydra_ray_launcher", "ray"),
     "ray_cluster": ("hydra_ray_launcher", "ray"),
 }
-
-
-class ConfigError(ValueError):
-    """A bad option value; the message is the one line the user sees."""
 
 
 @dataclass

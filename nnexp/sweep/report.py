@@ -5,7 +5,7 @@ each job folder's ``.hydra/overrides.yaml`` (written by Hydra when the job start
 what was set, its ``summary.json`` (written last, atomically) what came of it, and its
 ``metrics.csv`` the curves. A folder without ``summary.json`` is a job that was killed
 or is still running: it is listed as ``incomplete``. So the same code serves the
-multirun-end callback and ``python -m nnexp.report <sweep folder>``, which rebuilds the
+multirun-end callback and ``nnexp report <sweep folder>``, which rebuilds the
 report of any sweep, finished or interrupted.
 
 The sweep folder gets:
@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import artifacts
-from .artifacts import FINISHED, read_summary
+from ..run import artifacts
+from ..run.artifacts import FINISHED, read_summary
 from .resume import SWEEP_CONFIG, expected_jobs
 
 SUMMARY_CSV = "summary.csv"
@@ -868,18 +868,18 @@ def build(sweep_dir: Path, config=None) -> Report:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m nnexp.report",
+        prog="nnexp report",
         description="Rebuild a sweep folder's summary.csv, comparison plots, report.md and "
                     "report.html from its run folders (also for an interrupted sweep).")
     parser.add_argument("sweep_dir", type=Path, help="the sweep folder (hydra.sweep.dir)")
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
-        print(f"nnexp.report: error: {args.sweep_dir} is not a folder", file=sys.stderr)
+        print(f"nnexp report: error: {args.sweep_dir} is not a folder", file=sys.stderr)
         return 2
     try:
         report = build(args.sweep_dir)
     except ReportError as error:
-        print(f"nnexp.report: error: {error}", file=sys.stderr)
+        print(f"nnexp report: error: {error}", file=sys.stderr)
         return 2
     print(report.headline())
     return 0

@@ -1,4 +1,4 @@
-"""``python -m nnexp.predict RUN [VALUE ...]``: what a trained run says about new inputs.
+"""``nnexp predict RUN [VALUE ...]``: what a trained run says about new inputs.
 
 RUN is the folder a run left (``outputs/runs/<date>/<time>``), one job of a sweep
 (``outputs/multirun/<date>/<time>/<n>``) or its ``model.npz``. Values are raw features,
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .artifacts import load_model, read_summary
-from .network import predict
+from ..core.network import predict
 
 MODEL = "model.npz"
-PROG = "nnexp.predict"
+PROG = "nnexp predict"
 
 
 class PredictError(Exception):
@@ -131,12 +131,12 @@ def negatives_as_values(argv: list[str]) -> list[str]:
 
 def parser() -> argparse.ArgumentParser:
     return argparse.ArgumentParser(
-        prog="python -m nnexp.predict",
+        prog=PROG,
         description="Predict new inputs with the network a run trained.",
         epilog="examples:\n"
-               "  python -m nnexp.predict outputs/runs/2024-01-01/12-00-00-000000 1 0 0\n"
-               "  python -m nnexp.predict outputs/multirun/2024-01-01/12-00-00-000000/3 1 0 0 0 1 1\n"
-               "  python -m nnexp.predict <run>            (asks for each feature)\n"
+               "  nnexp predict outputs/runs/2024-01-01/12-00-00-000000 1 0 0\n"
+               "  nnexp predict outputs/multirun/2024-01-01/12-00-00-000000/3 1 0 0 0 1 1\n"
+               "  nnexp predict <run>            (asks for each feature)\n"
                "Output: the inputs by feature name -> the probability (of the second class\n"
                "when the network has one output) and the predicted class.",
         formatter_class=argparse.RawDescriptionHelpFormatter)

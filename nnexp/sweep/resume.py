@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .artifacts import FINISHED, SUMMARY, read_summary
+from ..run.artifacts import FINISHED, SUMMARY, read_summary
 
 # Options that change how a run is shown, not what it computes: a different value
 # does not make a finished run stale.

@@ -14,10 +14,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from .app import Setup, build, load_dataset
-from .network import stack, unstack
-from .optim import OPTIMIZERS
-from .train import History, train
+from ..run.setup import Setup, build, load_dataset
+from ..core.network import stack, unstack
+from ..core.optim import OPTIMIZERS
+from ..core.train import History, train
 
 # Options that may differ between the replicas of one group. Everything else (dataset,
 # architecture, activation, loss, batching, epochs, dtype, logging) defines the group.

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, Dataset, with_queries
+from ..core.data import DataError, Dataset, with_queries
 
 MISSING = {"", "na", "n/a", "nan", "null"}
 FIRST_LINE = 2  # the header is line 1

@@ -4,7 +4,7 @@ Registered in ``conf/config.yaml`` under ``hydra.callbacks``, so it runs whichev
 sweeper and launcher ran the jobs. Hydra hands ``on_multirun_end`` the sweep's config
 and nothing else — no job results — and skips it altogether when a job raised; nnexp's
 task never raises in a sweep, and the report is built from the run folders on disk,
-which is also why ``python -m nnexp.report <sweep folder>`` can rebuild it any time.
+which is also why ``nnexp report <sweep folder>`` can rebuild it any time.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from .artifacts import write_text
+from ..run.artifacts import write_text
 from .resume import SWEEP_CONFIG
 
 log = logging.getLogger("nnexp")
@@ -50,6 +50,6 @@ class SweepReport(Callback):
             # Every job's folder is safe on disk; only the summary is missing, and it can
             # be rebuilt. Failing the whole command here would hide the jobs' results.
             log.exception("could not write the sweep report; rebuild it with "
-                          "python -m nnexp.report %s", sweep_dir)
+                          "nnexp report %s", sweep_dir)
             return
         log.info("%s", built.headline(elapsed))

@@ -1,0 +1,52 @@
+"""The ``nnexp`` command (and ``python -m nnexp``).
+
+``nnexp [overrides]`` trains (``-m`` sweeps); a first word naming a subcommand runs it
+instead: ``nnexp report SWEEP_DIR``, ``nnexp predict RUN_DIR [values]``. Overrides always
+hold ``=`` and flags start with ``-``, so a subcommand's name cannot be mistaken for one.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+
+def _report(argv: list[str]) -> int:
+    from ..sweep.report import main
+
+    return main(argv)
+
+
+def _predict(argv: list[str]) -> int:
+    from ..run.predict import main
+
+    return main(argv)
+
+
+SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "report": _report,
+    "predict": _predict,
+}
+
+
+def train(argv: list[str]) -> None:
+    """Check the command line's overrides, then hand over to Hydra."""
+    from .config import preflight
+    from ..run.setup import ConfigError
+
+    try:
+        preflight(argv)
+    except ConfigError as error:
+        print(f"nnexp: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    from .main import main as hydra_main
+
+    # Hydra reads sys.argv itself; the program name it shows is nnexp's.
+    sys.argv = ["nnexp", *argv]
+    hydra_main()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        sys.exit(SUBCOMMANDS[argv[0]](argv[1:]))
+    train(argv)

@@ -1,0 +1,75 @@
+"""The Hydra task: config -> run folder, and what a failure means.
+
+``task(cfg)`` is what ``@hydra.main`` (``edge/main.py``) and the batched launcher call. It
+decides what a failure means: in a single run a non-zero exit, in a sweep a ``failed``
+summary and a normal return, so one bad job never takes the others down (Hydra skips its
+multirun-end callback otherwise). Importing this module has no effect on Hydra's state.
+"""
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from ..core.data import DataError
+from ..core.train import History
+from ..run.execute import record_failure, run
+from ..run.setup import ConfigError, Setup
+from ..sweep import resume
+from .config import validate
+
+log = logging.getLogger("nnexp")
+
+
+def command_line() -> str:
+    """The command that reproduces this run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    overrides = list(HydraConfig.get().overrides.task)
+    return " ".join(["python -m nnexp", *map(shlex.quote, overrides)])
+
+
+def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
+    """The body of the Hydra app. Returns the objective for sweepers (inf when failed
+    or diverged, so a minimising search steers away). ``trained``: see ``run``."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
+    command = command_line()
+    started = time.perf_counter()
+    if hc.mode == RunMode.MULTIRUN:  # resume: a job a killed or earlier sweep finished is kept
+        done = resume.finished(out_dir, cfg)
+        if done is not None:
+            log.info("%s", resume.progress_line(hc.job.num, resume.expected_jobs(
+                hc.sweep.dir), done, 0.0, skipped=True))
+            return float("inf") if done.get("objective") is None else done["objective"]
+        resume.clear(out_dir)
+    try:
+        validate(cfg)
+        summary = run(cfg, out_dir, command, trained)
+    except (ConfigError, DataError) as error:
+        summary = record_failure(out_dir, cfg, error, command)
+        log.error("%s", error)
+        if hc.mode != RunMode.MULTIRUN:
+            print(f"nnexp: error: {error}", file=sys.stderr)
+    except Exception as error:
+        summary = record_failure(out_dir, cfg, error, command)
+        log.error("failed: %s\n%s", summary["error"], traceback.format_exc())
+        if hc.mode != RunMode.MULTIRUN:
+            print(f"nnexp: error: {summary['error']} (traceback in {out_dir}/{hc.job.name}.log)",
+                  file=sys.stderr)
+    if hc.mode == RunMode.MULTIRUN:
+        log.info("%s", resume.progress_line(hc.job.num, resume.expected_jobs(hc.sweep.dir),
+                                            summary, time.perf_counter() - started))
+    if summary["status"] == "failed" and hc.mode != RunMode.MULTIRUN:
+        # SystemExit is not an Exception, so Hydra lets it end the process with this code.
+        raise SystemExit(1)
+    objective = summary.get("objective")
+    return float("inf") if objective is None else objective
+
+
