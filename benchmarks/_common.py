@@ -7,6 +7,7 @@ take turns repeat after repeat, each keeps its best repeat, and each run starts 
 short pause so that threads a previous contender left spinning (OpenBLAS's workers spin
 for about 0.1 s after a call) have gone to sleep.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,9 +15,9 @@ import importlib
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -48,16 +49,28 @@ class Timed:
 
 def nnexp_run(cfg) -> Timed:
     """Train what ``python -m nnexp`` builds from ``cfg``, timing ``train`` alone."""
-    from nnexp.run.setup import build
     from nnexp.core.train import train
+    from nnexp.run.setup import build
 
     setup = build(cfg)
     start = time.perf_counter()
-    history = train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data,
-                    rng=setup.rng, **setup.train_kwargs)
+    history = train(
+        setup.net,
+        setup.params,
+        setup.optimizer,
+        cfg.loss,
+        setup.data,
+        rng=setup.rng,
+        **setup.train_kwargs,
+    )
     seconds = time.perf_counter() - start
-    return Timed(seconds, {"weights": [w.copy() for w in setup.params.weights],
-                           "loss": float(history.columns["loss"][-1])})
+    return Timed(
+        seconds,
+        {
+            "weights": [w.copy() for w in setup.params.weights],
+            "loss": float(history.columns["loss"][-1]),
+        },
+    )
 
 
 def take_turns(contenders: dict[str, Callable[[], Timed]], repeats: int) -> dict[str, Timed]:
@@ -110,13 +123,23 @@ def machine() -> dict:
         "os": platform.platform(terse=True),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "numpy_blas": (f"{pool.get('internal_api')} {pool.get('version')}, "
-                       f"{pool.get('architecture')} kernels, {pool.get('num_threads')} threads"
-                       if pool else "unknown (pip install threadpoolctl)"),
-        "openblas_env": " ".join(f"{k}={os.environ[k]}" for k in
-                                 ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                  "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-                                 if k in os.environ) or "none",
+        "numpy_blas": (
+            f"{pool.get('internal_api')} {pool.get('version')}, "
+            f"{pool.get('architecture')} kernels, {pool.get('num_threads')} threads"
+            if pool
+            else "unknown (pip install threadpoolctl)"
+        ),
+        "openblas_env": " ".join(
+            f"{k}={os.environ[k]}"
+            for k in (
+                "OPENBLAS_CORETYPE",
+                "OPENBLAS_L2_SIZE",
+                "OPENBLAS_NUM_THREADS",
+                "OMP_NUM_THREADS",
+            )
+            if k in os.environ
+        )
+        or "none",
         "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
     for name in ("torch", "sklearn"):
@@ -145,24 +168,49 @@ class Row:
     agreement: str = ""  # how closely the results agree with nnexp's
     note: str = ""
 
-    def judge(self) -> "Row":
+    def judge(self) -> Row:
         if self.goal and self.ratio is not None:
             self.met = "yes" if self.ratio <= float(self.goal.split()[-1]) else "no"
         return self
 
 
-def ratio_row(section: str, case: str, contender: str, dtype: str, seconds: float,
-              nnexp_seconds: float, unit: str, goal: str = "", agreement: str = "",
-              note: str = "") -> Row:
+def ratio_row(
+    section: str,
+    case: str,
+    contender: str,
+    dtype: str,
+    seconds: float,
+    nnexp_seconds: float,
+    unit: str,
+    goal: str = "",
+    agreement: str = "",
+    note: str = "",
+) -> Row:
     scale = {"us": 1e6, "ms": 1e3, "s": 1.0}[unit]
-    return Row(section, case, contender, dtype, seconds * scale, unit,
-               nnexp_seconds / seconds, goal, agreement=agreement, note=note).judge()
+    return Row(
+        section,
+        case,
+        contender,
+        dtype,
+        seconds * scale,
+        unit,
+        nnexp_seconds / seconds,
+        goal,
+        agreement=agreement,
+        note=note,
+    ).judge()
 
 
-def skipped_row(section: str, case: str, contender: str, dtype: str, goal: str,
-                module: str) -> Row:
-    return Row(section, case, contender, dtype, goal=goal, met="skipped",
-               note=f"{module} is not installed: {PEER_HINT}")
+def skipped_row(section: str, case: str, contender: str, dtype: str, goal: str, module: str) -> Row:
+    return Row(
+        section,
+        case,
+        contender,
+        dtype,
+        goal=goal,
+        met="skipped",
+        note=f"{module} is not installed: {PEER_HINT}",
+    )
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -175,11 +223,31 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def print_table(rows: list[Row], info: dict) -> None:
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
-    header = ["section", "case", "contender", "dtype", "time", "nnexp ÷ it", "goal", "met",
-              "same numbers"]
-    table = [header] + [[r.section, r.case, r.contender, r.dtype,
-                         f"{_fmt(r.value)} {r.unit}".strip(), _fmt(r.ratio), r.goal, r.met,
-                         r.agreement or r.note] for r in rows]
+    header = [
+        "section",
+        "case",
+        "contender",
+        "dtype",
+        "time",
+        "nnexp ÷ it",
+        "goal",
+        "met",
+        "same numbers",
+    ]
+    table = [header] + [
+        [
+            r.section,
+            r.case,
+            r.contender,
+            r.dtype,
+            f"{_fmt(r.value)} {r.unit}".strip(),
+            _fmt(r.ratio),
+            r.goal,
+            r.met,
+            r.agreement or r.note,
+        ]
+        for r in rows
+    ]
     widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
     for line in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[-1])
@@ -202,9 +270,13 @@ def write_csv(rows: list[Row], info: dict, path: Path = RESULTS_CSV) -> None:
 
 def markdown_table(rows: list[Row]) -> str:
     """The rows as the README's performance table."""
-    lines = ["| case | contender | dtype | time | nnexp ÷ it | goal | met |",
-             "| --- | --- | --- | ---: | ---: | --- | --- |"]
+    lines = [
+        "| case | contender | dtype | time | nnexp ÷ it | goal | met |",
+        "| --- | --- | --- | ---: | ---: | --- | --- |",
+    ]
     for r in rows:
-        lines.append(f"| {r.case} | {r.contender} | {r.dtype} | {_fmt(r.value)} {r.unit} | "
-                     f"{_fmt(r.ratio)} | {r.goal} | {r.met} |")
+        lines.append(
+            f"| {r.case} | {r.contender} | {r.dtype} | {_fmt(r.value)} {r.unit} | "
+            f"{_fmt(r.ratio)} | {r.goal} | {r.met} |"
+        )
     return "\n".join(lines)

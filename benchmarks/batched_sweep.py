@@ -9,6 +9,7 @@ stacked, per replica-epoch (best of three each, interleaved).
     python benchmarks/batched_sweep.py [--jobs 100] [--epochs 100000] [--experiment red_blue]
                                        [--repeats 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,17 +22,25 @@ from pathlib import Path
 import numpy as np
 from hydra import compose, initialize_config_dir
 
-from nnexp.run.setup import build, default_log_every
-from nnexp.edge.config import CONF_DIR, register
 from nnexp.core.network import stack
 from nnexp.core.optim import OPTIMIZERS
 from nnexp.core.train import train
+from nnexp.edge.config import CONF_DIR, register
+from nnexp.run.setup import build, default_log_every
 
 
 def sweep_seconds(launcher: str, args, folder: Path) -> float:
-    command = [sys.executable, "-m", "nnexp", "-m", f"experiment={args.experiment}",
-               f"seed=range({args.jobs})", f"epochs={args.epochs}",
-               f"hydra/launcher={launcher}", f"hydra.sweep.dir={folder / launcher}"]
+    command = [
+        sys.executable,
+        "-m",
+        "nnexp",
+        "-m",
+        f"experiment={args.experiment}",
+        f"seed=range({args.jobs})",
+        f"epochs={args.epochs}",
+        f"hydra/launcher={launcher}",
+        f"hydra.sweep.dir={folder / launcher}",
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, cwd=folder)
     seconds = time.perf_counter() - start
@@ -47,9 +56,13 @@ def training_throughput(args, epochs: int, repeats: int = 3) -> tuple[float, flo
     every = f"log_every={default_log_every(args.epochs)}"
     register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfgs = [compose("config", overrides=[f"experiment={args.experiment}", f"seed={s}",
-                                              f"epochs={epochs}", every])
-                for s in range(args.jobs)]
+        cfgs = [
+            compose(
+                "config",
+                overrides=[f"experiment={args.experiment}", f"seed={s}", f"epochs={epochs}", every],
+            )
+            for s in range(args.jobs)
+        ]
     first = cfgs[0]
 
     def alone() -> float:
@@ -65,8 +78,15 @@ def training_throughput(args, epochs: int, repeats: int = 3) -> tuple[float, flo
         optimizer = OPTIMIZERS[first.optimizer.name](params, lr)
         one = setups[0]
         start = time.perf_counter()
-        train(one.net, params, optimizer, first.loss, one.data, rng=[s.rng for s in setups],
-              **one.train_kwargs)
+        train(
+            one.net,
+            params,
+            optimizer,
+            first.loss,
+            one.data,
+            rng=[s.rng for s in setups],
+            **one.train_kwargs,
+        )
         return (time.perf_counter() - start) / epochs / args.jobs * 1e6
 
     times = [(alone(), stacked()) for _ in range(repeats)]
@@ -78,8 +98,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=100_000)
     parser.add_argument("--experiment", default="red_blue")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="sweeps with each launcher, taking turns; the best counts")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="sweeps with each launcher, taking turns; the best counts",
+    )
     args = parser.parse_args()
     times: dict[str, list[float]] = {"batched": [], "basic": []}
     for _ in range(args.repeats):
@@ -88,15 +112,20 @@ def main() -> None:
                 seconds.append(sweep_seconds(launcher, args, Path(tmp)))
     batched, basic = min(times["batched"]), min(times["basic"])
     alone, stacked = training_throughput(args, min(args.epochs, 20_000))
-    print(f"{args.experiment}, seed=range({args.jobs}), {args.epochs} epochs a job; sweeps "
-          f"(s): batched {', '.join(f'{t:.1f}' for t in times['batched'])}, basic "
-          f"{', '.join(f'{t:.1f}' for t in times['basic'])}")
-    print(f"| measure | basic | batched | ratio |")
-    print(f"| --- | --- | --- | --- |")
-    print(f"| sweep wall time, every run folder written | {basic:.1f} s | {batched:.1f} s "
-          f"| {basic / batched:.1f}x |")
-    print(f"| training, us per replica-epoch | {alone:.2f} | {stacked:.3f} "
-          f"| {alone / stacked:.1f}x |")
+    print(
+        f"{args.experiment}, seed=range({args.jobs}), {args.epochs} epochs a job; sweeps "
+        f"(s): batched {', '.join(f'{t:.1f}' for t in times['batched'])}, basic "
+        f"{', '.join(f'{t:.1f}' for t in times['basic'])}"
+    )
+    print("| measure | basic | batched | ratio |")
+    print("| --- | --- | --- | --- |")
+    print(
+        f"| sweep wall time, every run folder written | {basic:.1f} s | {batched:.1f} s "
+        f"| {basic / batched:.1f}x |"
+    )
+    print(
+        f"| training, us per replica-epoch | {alone:.2f} | {stacked:.3f} | {alone / stacked:.1f}x |"
+    )
 
 
 if __name__ == "__main__":

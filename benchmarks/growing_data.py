@@ -12,15 +12,25 @@ nnexp's initial weights, and their final losses are compared with nnexp's.
 
     python benchmarks/growing_data.py [--quick] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
 import time
 
 import numpy as np
-
-from _common import (Row, Timed, compose_config, machine, nnexp_run, peer, print_table, ratio_row,
-                     skipped_row, take_turns)
+from _common import (
+    Row,
+    Timed,
+    compose_config,
+    machine,
+    nnexp_run,
+    peer,
+    print_table,
+    ratio_row,
+    skipped_row,
+    take_turns,
+)
 
 SECTION = "2 growing data"
 LR = 0.5
@@ -30,11 +40,22 @@ TORCH_THREADS = 2
 
 
 def config(n: int, hidden: tuple, epochs: int, dtype: str):
-    return compose_config(["dataset=circles", f"dataset.n={n}",
-                           f"model.hidden=[{','.join(map(str, hidden))}]", "model.init=xavier",
-                           "activation=tanh", "loss=bce", "optimizer=gd", f"lr={LR}",
-                           f"dtype={dtype}", f"epochs={epochs}", f"log_every={epochs}",
-                           "progress=false"])
+    return compose_config(
+        [
+            "dataset=circles",
+            f"dataset.n={n}",
+            f"model.hidden=[{','.join(map(str, hidden))}]",
+            "model.init=xavier",
+            "activation=tanh",
+            "loss=bce",
+            "optimizer=gd",
+            f"lr={LR}",
+            f"dtype={dtype}",
+            f"epochs={epochs}",
+            f"log_every={epochs}",
+            "progress=false",
+        ]
+    )
 
 
 def bce(p: np.ndarray, Y: np.ndarray) -> float:
@@ -114,29 +135,59 @@ def run(repeats: int = 3, quick: bool = False, dtypes=("float64", "float32")) ->
         for n, hidden, epochs in SIZES:
             epochs = max(2, epochs // 8) if quick else epochs
             cfg = config(n, hidden, epochs, dtype)
-            contenders = {"nnexp": lambda: nnexp_run(cfg),
-                          "numpy": lambda: numpy_run(cfg, epochs)}
+            contenders = {
+                "nnexp": lambda cfg=cfg: nnexp_run(cfg),
+                "numpy": lambda cfg=cfg, epochs=epochs: numpy_run(cfg, epochs),
+            }
             if torch is not None:
-                contenders["torch"] = lambda: torch_run(cfg, epochs)
+                contenders["torch"] = lambda cfg=cfg, epochs=epochs: torch_run(cfg, epochs)
             best = take_turns(contenders, repeats)
             case = f"{n:,} points, [{','.join(map(str, hidden))}]".replace(",", " ", 1)
             ours = best["nnexp"]
             per = ours.seconds / epochs
-            rows.append(Row(SECTION, case, "nnexp", dtype, per * 1e3, "ms",
-                            note=f"{epochs} epochs, best of {repeats}"))
+            rows.append(
+                Row(
+                    SECTION,
+                    case,
+                    "nnexp",
+                    dtype,
+                    per * 1e3,
+                    "ms",
+                    note=f"{epochs} epochs, best of {repeats}",
+                )
+            )
             if torch is None:
-                rows.append(skipped_row(SECTION, case, "PyTorch (CPU, 2 threads)", dtype,
-                                        "<= 0.90", "torch"))
+                rows.append(
+                    skipped_row(
+                        SECTION, case, "PyTorch (CPU, 2 threads)", dtype, "<= 0.90", "torch"
+                    )
+                )
             else:
-                rows.append(ratio_row(SECTION, case, f"PyTorch {torch.__version__} "
-                                      f"(CPU, {TORCH_THREADS} threads)", dtype,
-                                      best["torch"].seconds / epochs, per, "ms", goal="<= 0.90",
-                                      agreement=agreement(best["torch"].result["loss"],
-                                                          ours.result["loss"])))
-            rows.append(ratio_row(SECTION, case, "lean NumPy loop (reference)", dtype,
-                                  best["numpy"].seconds / epochs, per, "ms",
-                                  agreement=agreement(best["numpy"].result["loss"],
-                                                      ours.result["loss"])))
+                rows.append(
+                    ratio_row(
+                        SECTION,
+                        case,
+                        f"PyTorch {torch.__version__} (CPU, {TORCH_THREADS} threads)",
+                        dtype,
+                        best["torch"].seconds / epochs,
+                        per,
+                        "ms",
+                        goal="<= 0.90",
+                        agreement=agreement(best["torch"].result["loss"], ours.result["loss"]),
+                    )
+                )
+            rows.append(
+                ratio_row(
+                    SECTION,
+                    case,
+                    "lean NumPy loop (reference)",
+                    dtype,
+                    best["numpy"].seconds / epochs,
+                    per,
+                    "ms",
+                    agreement=agreement(best["numpy"].result["loss"], ours.result["loss"]),
+                )
+            )
     return rows
 
 
@@ -146,8 +197,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="an eighth of the epochs")
     parser.add_argument("--dtype", choices=["float64", "float32"], action="append")
     args = parser.parse_args()
-    print_table(run(args.repeats, args.quick, tuple(args.dtype or ("float64", "float32"))),
-                machine())
+    print_table(
+        run(args.repeats, args.quick, tuple(args.dtype or ("float64", "float32"))), machine()
+    )
 
 
 if __name__ == "__main__":

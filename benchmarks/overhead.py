@@ -10,6 +10,7 @@ report at the end) and says where the time goes.
 
     python benchmarks/overhead.py [--jobs 20] [--repeats 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ def single_run(workdir: Path) -> tuple[float, float]:
     """(wall seconds, training seconds) of one ``python -m nnexp epochs=10``."""
     out = workdir / f"single-{time.monotonic_ns()}"
     start = time.perf_counter()
-    subprocess.run(nnexp_command(f"hydra.run.dir={out}"), check=True, capture_output=True,
-                   cwd=workdir)
+    subprocess.run(
+        nnexp_command(f"hydra.run.dir={out}"), check=True, capture_output=True, cwd=workdir
+    )
     return time.perf_counter() - start, _train_seconds([out])
 
 
@@ -53,8 +55,12 @@ def multirun(workdir: Path, jobs: int, *extra: str) -> tuple[float, float]:
     multirun, with Hydra's basic launcher unless ``extra`` overrides say otherwise."""
     out = workdir / f"multi-{time.monotonic_ns()}"
     start = time.perf_counter()
-    subprocess.run(nnexp_command("-m", f"seed=range({jobs})", f"hydra.sweep.dir={out}", *extra),
-                   check=True, capture_output=True, cwd=workdir)
+    subprocess.run(
+        nnexp_command("-m", f"seed=range({jobs})", f"hydra.sweep.dir={out}", *extra),
+        check=True,
+        capture_output=True,
+        cwd=workdir,
+    )
     wall = time.perf_counter() - start
     folders = [d for d in out.iterdir() if (d / "summary.json").exists()]
     assert len(folders) == jobs, f"{len(folders)} of {jobs} run folders"
@@ -66,10 +72,16 @@ def multirun(workdir: Path, jobs: int, *extra: str) -> tuple[float, float]:
 # (label, module, attribute path): each is wrapped with a timer in the child. Nested
 # phases are listed after the phase that contains them.
 PHASES = [
-    ("Hydra: compose a job's config (twice a job: the sweeper's check, then the launch)",
-     "hydra._internal.config_loader_impl", "ConfigLoaderImpl.load_sweep_config"),
-    ("Hydra: run_job (the whole job, with its output dir, logging, .hydra/*.yaml)",
-     "hydra.core.utils", "run_job"),  # bound by the launcher when Hydra loads it
+    (
+        "Hydra: compose a job's config (twice a job: the sweeper's check, then the launch)",
+        "hydra._internal.config_loader_impl",
+        "ConfigLoaderImpl.load_sweep_config",
+    ),
+    (
+        "Hydra: run_job (the whole job, with its output dir, logging, .hydra/*.yaml)",
+        "hydra.core.utils",
+        "run_job",
+    ),  # bound by the launcher when Hydra loads it
     ("nnexp: task", "nnexp.edge.task", "task"),
     ("nnexp: build (data, network, optimiser)", "nnexp.run.setup", "build"),
     ("nnexp: train", "nnexp.run.execute", "fit"),
@@ -80,8 +92,11 @@ PHASES = [
     ("nnexp: plots (curves, decision boundary)", "nnexp.run.figures", "run_plots"),
     ("nnexp: report.md", "nnexp.run.report", "write_report"),
     ("nnexp: resume checks", "nnexp.sweep.resume", "finished"),
-    ("nnexp: sweep report at the end (summary.csv, plots, report.html)",
-     "nnexp.sweep.callbacks", "SweepReport.on_multirun_end"),
+    (
+        "nnexp: sweep report at the end (summary.csv, plots, report.html)",
+        "nnexp.sweep.callbacks",
+        "SweepReport.on_multirun_end",
+    ),
 ]
 
 
@@ -114,22 +129,40 @@ def child(sweep_dir: str, jobs: int, report: str) -> None:
     imported = time.perf_counter()
     for label, module, path in PHASES:
         _wrap(module, path, label, totals, counts)
-    sys.argv = ["nnexp", "-m", f"seed=range({jobs})", f"epochs={EPOCHS}", "progress=false",
-                f"hydra.sweep.dir={sweep_dir}"]
+    sys.argv = [
+        "nnexp",
+        "-m",
+        f"seed=range({jobs})",
+        f"epochs={EPOCHS}",
+        "progress=false",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     try:
         main()
     finally:
         end = time.perf_counter()
-        Path(report).write_text(json.dumps({
-            "imports": imported - STARTED, "in_process": end - STARTED,
-            "hydra_and_jobs": end - imported, "totals": totals, "counts": counts}))
+        Path(report).write_text(
+            json.dumps(
+                {
+                    "imports": imported - STARTED,
+                    "in_process": end - STARTED,
+                    "hydra_and_jobs": end - imported,
+                    "totals": totals,
+                    "counts": counts,
+                }
+            )
+        )
 
 
 def breakdown(workdir: Path, jobs: int) -> dict:
     report = workdir / "breakdown.json"
     start = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--child", str(workdir / "profiled"), str(jobs),
-                    str(report)], check=True, capture_output=True, cwd=workdir)
+    subprocess.run(
+        [sys.executable, __file__, "--child", str(workdir / "profiled"), str(jobs), str(report)],
+        check=True,
+        capture_output=True,
+        cwd=workdir,
+    )
     record = json.loads(report.read_text())
     record["wall"] = time.perf_counter() - start
     return record
@@ -144,32 +177,73 @@ def run(jobs: int = 20, repeats: int = 2) -> list[Row]:
         phases = breakdown(workdir, jobs)
     rows = []
     wall, trained = singles
-    rows.append(Row(SECTION, f"python -m nnexp epochs={EPOCHS}", "nnexp, one run", "float64",
-                    (wall - trained) * 1e3, "ms",
-                    note=f"outside training; wall {wall:.2f} s, training {trained * 1e3:.1f} ms"))
+    rows.append(
+        Row(
+            SECTION,
+            f"python -m nnexp epochs={EPOCHS}",
+            "nnexp, one run",
+            "float64",
+            (wall - trained) * 1e3,
+            "ms",
+            note=f"outside training; wall {wall:.2f} s, training {trained * 1e3:.1f} ms",
+        )
+    )
     wall, trained = multis
     per_job = (wall - trained) / jobs
-    rows.append(Row(SECTION, f"python -m nnexp -m seed=range({jobs}) epochs={EPOCHS}",
-                    "nnexp, a job of the multirun", "float64", per_job * 1e3, "ms", goal=GOAL,
-                    met="yes" if per_job * 1e3 <= float(GOAL.split()[-1]) else "no",
-                    note=f"outside training, per job; wall {wall:.2f} s = {wall / jobs * 1e3:.0f} "
-                         f"ms a job, training {trained / jobs * 1e3:.1f} ms a job"))
+    rows.append(
+        Row(
+            SECTION,
+            f"python -m nnexp -m seed=range({jobs}) epochs={EPOCHS}",
+            "nnexp, a job of the multirun",
+            "float64",
+            per_job * 1e3,
+            "ms",
+            goal=GOAL,
+            met="yes" if per_job * 1e3 <= float(GOAL.split()[-1]) else "no",
+            note=f"outside training, per job; wall {wall:.2f} s = {wall / jobs * 1e3:.0f} "
+            f"ms a job, training {trained / jobs * 1e3:.1f} ms a job",
+        )
+    )
     wall, trained = batched
-    rows.append(Row(SECTION, f"python -m nnexp -m seed=range({jobs}) epochs={EPOCHS} "
-                    "hydra/launcher=batched", "nnexp, a job of the batched multirun", "float64",
-                    (wall - trained) / jobs * 1e3, "ms",
-                    note=f"for comparison, one run; wall {wall:.2f} s"))
+    rows.append(
+        Row(
+            SECTION,
+            f"python -m nnexp -m seed=range({jobs}) epochs={EPOCHS} hydra/launcher=batched",
+            "nnexp, a job of the batched multirun",
+            "float64",
+            (wall - trained) / jobs * 1e3,
+            "ms",
+            note=f"for comparison, one run; wall {wall:.2f} s",
+        )
+    )
     start_up = phases["wall"] - phases["in_process"] + phases["imports"]
-    rows.append(Row(SECTION, "where a multirun's time goes", "interpreter start and imports",
-                    "", start_up * 1e3, "ms", note="once a multirun"))
+    rows.append(
+        Row(
+            SECTION,
+            "where a multirun's time goes",
+            "interpreter start and imports",
+            "",
+            start_up * 1e3,
+            "ms",
+            note="once a multirun",
+        )
+    )
     for label, _, _ in PHASES:
         total, count = phases["totals"].get(label, 0.0), phases["counts"].get(label, 0)
         if not count:
             continue
         once = "sweep report" in label
-        rows.append(Row(SECTION, "where a multirun's time goes", label, "",
-                        total * 1e3 / (1 if once else jobs), "ms",
-                        note="once a multirun" if once else f"per job ({count} calls)"))
+        rows.append(
+            Row(
+                SECTION,
+                "where a multirun's time goes",
+                label,
+                "",
+                total * 1e3 / (1 if once else jobs),
+                "ms",
+                note="once a multirun" if once else f"per job ({count} calls)",
+            )
+        )
     return rows
 
 

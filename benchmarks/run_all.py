@@ -14,6 +14,7 @@ ten minutes on two cores; ``--quick`` runs a smoke test in about two.
 
     python benchmarks/run_all.py [--sections 1,2,3] [--quick] [--markdown]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,11 +33,15 @@ from _common import RESULTS_CSV, machine, markdown_table, print_table, write_csv
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default="1,2,3", help="comma-separated: 1, 2, 3")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer epochs and repeats: a smoke test, not a measurement")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer epochs and repeats: a smoke test, not a measurement",
+    )
     parser.add_argument("--csv", type=Path, default=RESULTS_CSV)
-    parser.add_argument("--markdown", action="store_true",
-                        help="also print the table as Markdown, for the README")
+    parser.add_argument(
+        "--markdown", action="store_true", help="also print the table as Markdown, for the README"
+    )
     args = parser.parse_args()
     sections = {s.strip() for s in args.sections.split(",")}
     info = machine()  # before any timing: the load average the run started under
@@ -44,8 +49,9 @@ def main() -> None:
     rows = []
     if "1" in sections:
         # Many short repeats: the best of each is likelier to have found a quiet moment.
-        rows += tutorial_peers.run(epochs=2_000 if args.quick else 5_000,
-                                   repeats=2 if args.quick else 20)
+        rows += tutorial_peers.run(
+            epochs=2_000 if args.quick else 5_000, repeats=2 if args.quick else 20
+        )
     if "2" in sections:
         rows += growing_data.run(repeats=1 if args.quick else 3, quick=args.quick)
     if "3" in sections:

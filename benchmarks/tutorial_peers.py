@@ -15,6 +15,7 @@ does at its 100 000 epochs.
 
     python benchmarks/tutorial_peers.py [--epochs 5000] [--repeats 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,18 @@ import time
 import warnings
 
 import numpy as np
-
-from _common import (Row, Timed, compose_config, machine, nnexp_run, peer, print_table, ratio_row,
-                     skipped_row, take_turns)
+from _common import (
+    Row,
+    Timed,
+    compose_config,
+    machine,
+    nnexp_run,
+    peer,
+    print_table,
+    ratio_row,
+    skipped_row,
+    take_turns,
+)
 from tutorial_speed import hand_loop
 
 SECTION = "1 tutorial"
@@ -48,8 +58,12 @@ def torch_run(cfg, epochs: int) -> Timed:
     setup = initial(cfg)
     X = torch.from_numpy(setup.data.X)
     Y = torch.from_numpy(setup.data.Y)
-    model = nn.Sequential(nn.Linear(2, 4, bias=False, dtype=torch.float64), nn.Sigmoid(),
-                          nn.Linear(4, 1, bias=False, dtype=torch.float64), nn.Sigmoid())
+    model = nn.Sequential(
+        nn.Linear(2, 4, bias=False, dtype=torch.float64),
+        nn.Sigmoid(),
+        nn.Linear(4, 1, bias=False, dtype=torch.float64),
+        nn.Sigmoid(),
+    )
     with torch.no_grad():
         for layer, W in zip(model[::2], setup.params.weights):
             layer.weight.copy_(torch.from_numpy(W.T))
@@ -61,8 +75,9 @@ def torch_run(cfg, epochs: int) -> Timed:
         loss.backward()
         optimizer.step()
     seconds = time.perf_counter() - start
-    return Timed(seconds, {"weights": [layer.weight.detach().numpy().T.copy()
-                                       for layer in model[::2]]})
+    return Timed(
+        seconds, {"weights": [layer.weight.detach().numpy().T.copy() for layer in model[::2]]}
+    )
 
 
 def sklearn_run(cfg, epochs: int) -> Timed:
@@ -73,11 +88,22 @@ def sklearn_run(cfg, epochs: int) -> Timed:
 
     setup = initial(cfg)
     X, labels = setup.data.X, setup.data.labels
-    clf = MLPClassifier(hidden_layer_sizes=tuple(cfg.model.hidden), activation="logistic",
-                        solver="sgd", alpha=0.0, batch_size=len(X), learning_rate="constant",
-                        learning_rate_init=float(cfg.lr), momentum=0.0,
-                        nesterovs_momentum=False, shuffle=False, tol=0.0,
-                        n_iter_no_change=epochs + 1, max_iter=1, random_state=0)
+    clf = MLPClassifier(
+        hidden_layer_sizes=tuple(cfg.model.hidden),
+        activation="logistic",
+        solver="sgd",
+        alpha=0.0,
+        batch_size=len(X),
+        learning_rate="constant",
+        learning_rate_init=float(cfg.lr),
+        momentum=0.0,
+        nesterovs_momentum=False,
+        shuffle=False,
+        tol=0.0,
+        n_iter_no_change=epochs + 1,
+        max_iter=1,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, labels)  # lays out its layers; the weights are replaced next
@@ -99,12 +125,21 @@ def hand_run(epochs: int) -> Timed:
 
 def run(epochs: int = 5_000, repeats: int = 20) -> list[Row]:
     preset = compose_config(["experiment=red_blue", f"epochs={epochs}", f"log_every={LOG_EVERY}"])
-    biased = compose_config(["experiment=red_blue", "model.bias=true", "loss=bce",
-                             f"epochs={epochs}", f"log_every={LOG_EVERY}"])
+    biased = compose_config(
+        [
+            "experiment=red_blue",
+            "model.bias=true",
+            "loss=bce",
+            f"epochs={epochs}",
+            f"log_every={LOG_EVERY}",
+        ]
+    )
     torch, sklearn = peer("torch"), peer("sklearn")
-    contenders = {"nnexp": lambda: nnexp_run(preset),
-                  "nnexp bce": lambda: nnexp_run(biased),
-                  "hand": lambda: hand_run(epochs)}
+    contenders = {
+        "nnexp": lambda: nnexp_run(preset),
+        "nnexp bce": lambda: nnexp_run(biased),
+        "hand": lambda: hand_run(epochs),
+    }
     if torch is not None:
         torch.set_num_threads(1)
         contenders["torch"] = lambda: torch_run(preset, epochs)
@@ -115,38 +150,93 @@ def run(epochs: int = 5_000, repeats: int = 20) -> list[Row]:
         torch.set_num_threads(2)
 
     ours, ours_bce = best["nnexp"], best["nnexp bce"]
-    rows = [Row(SECTION, CASE, "nnexp (preset: no biases, half SSE)", "float64",
-                ours.seconds / epochs * 1e6, "us",
-                note=f"{epochs} epochs, log every {LOG_EVERY}, best of {repeats}")]
-    same = all(np.array_equal(a, b) for a, b in
-               zip(best["hand"].result["weights"], ours.result["weights"][:1]))
-    rows.append(ratio_row(SECTION, CASE, "hand-written NumPy loop", "float64",
-                          best["hand"].seconds / epochs, ours.seconds / epochs, "us",
-                          goal="<= 1.00",
-                          agreement="bit-identical weights" if same else "WEIGHTS DIFFER"))
+    rows = [
+        Row(
+            SECTION,
+            CASE,
+            "nnexp (preset: no biases, half SSE)",
+            "float64",
+            ours.seconds / epochs * 1e6,
+            "us",
+            note=f"{epochs} epochs, log every {LOG_EVERY}, best of {repeats}",
+        )
+    ]
+    same = all(
+        np.array_equal(a, b)
+        for a, b in zip(best["hand"].result["weights"], ours.result["weights"][:1])
+    )
+    rows.append(
+        ratio_row(
+            SECTION,
+            CASE,
+            "hand-written NumPy loop",
+            "float64",
+            best["hand"].seconds / epochs,
+            ours.seconds / epochs,
+            "us",
+            goal="<= 1.00",
+            agreement="bit-identical weights" if same else "WEIGHTS DIFFER",
+        )
+    )
     if torch is None:
-        rows.append(skipped_row(SECTION, CASE, "PyTorch (CPU, 1 thread)", "float64", "<= 0.50",
-                                "torch"))
+        rows.append(
+            skipped_row(SECTION, CASE, "PyTorch (CPU, 1 thread)", "float64", "<= 0.50", "torch")
+        )
     else:
-        gap = max(float(np.max(np.abs(a - b))) for a, b in
-                  zip(best["torch"].result["weights"], ours.result["weights"]))
-        rows.append(ratio_row(SECTION, CASE, f"PyTorch {torch.__version__} (CPU, 1 thread)",
-                              "float64", best["torch"].seconds / epochs, ours.seconds / epochs,
-                              "us", goal="<= 0.50", agreement=f"max |dW| {gap:.1e}"))
-    rows.append(Row(SECTION, CASE, "nnexp (biases, bce: MLPClassifier's problem)", "float64",
-                    ours_bce.seconds / epochs * 1e6, "us",
-                    note=f"{epochs} epochs, log every {LOG_EVERY}, best of {repeats}"))
+        gap = max(
+            float(np.max(np.abs(a - b)))
+            for a, b in zip(best["torch"].result["weights"], ours.result["weights"])
+        )
+        rows.append(
+            ratio_row(
+                SECTION,
+                CASE,
+                f"PyTorch {torch.__version__} (CPU, 1 thread)",
+                "float64",
+                best["torch"].seconds / epochs,
+                ours.seconds / epochs,
+                "us",
+                goal="<= 0.50",
+                agreement=f"max |dW| {gap:.1e}",
+            )
+        )
+    rows.append(
+        Row(
+            SECTION,
+            CASE,
+            "nnexp (biases, bce: MLPClassifier's problem)",
+            "float64",
+            ours_bce.seconds / epochs * 1e6,
+            "us",
+            note=f"{epochs} epochs, log every {LOG_EVERY}, best of {repeats}",
+        )
+    )
     if sklearn is None:
-        rows.append(skipped_row(SECTION, CASE, "scikit-learn MLPClassifier (sgd)", "float64",
-                                "<= 0.50", "scikit-learn"))
+        rows.append(
+            skipped_row(
+                SECTION,
+                CASE,
+                "scikit-learn MLPClassifier (sgd)",
+                "float64",
+                "<= 0.50",
+                "scikit-learn",
+            )
+        )
     else:
         gap = abs(best["sklearn"].result["loss"] - ours_bce.result["loss"])
-        rows.append(ratio_row(SECTION, CASE,
-                              f"scikit-learn {sklearn.__version__} MLPClassifier (sgd)",
-                              "float64", best["sklearn"].seconds / epochs,
-                              ours_bce.seconds / epochs, "us", goal="<= 0.50",
-                              agreement=f"final loss {ours_bce.result['loss']:.6g}, "
-                                        f"|diff| {gap:.1e}"))
+        rows.append(
+            ratio_row(
+                SECTION,
+                CASE,
+                f"scikit-learn {sklearn.__version__} MLPClassifier (sgd)",
+                "float64",
+                best["sklearn"].seconds / epochs,
+                ours_bce.seconds / epochs,
+                "us",
+                goal="<= 0.50",
+                agreement=f"final loss {ours_bce.result['loss']:.6g}, |diff| {gap:.1e}",
+            )
+        )
     return rows
 
 

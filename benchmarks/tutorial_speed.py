@@ -7,6 +7,7 @@ builds it, recording loss and accuracy as it goes (every 50 epochs by default).
 
     python benchmarks/tutorial_speed.py [--epochs 100000] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,15 +17,32 @@ import time
 import numpy as np
 from hydra import compose, initialize_config_dir
 
-from nnexp.run.setup import build
-from nnexp.edge.config import CONF_DIR, register
 from nnexp.core.train import train
+from nnexp.edge.config import CONF_DIR, register
+from nnexp.run.setup import build
 
 
 def hand_loop(epochs: int) -> tuple[float, np.ndarray]:
     """The tutorial's arithmetic, written out as plainly as NumPy allows."""
-    X = np.array([[0, 0], [0, 1], [0, 2], [-1, 0], [-2, -2], [-2, -1], [-1, -1], [1, -1],
-                  [1, 0], [1, 1], [2, 0], [3, 0], [0, -3], [0, -2], [2, -2]])
+    X = np.array(
+        [
+            [0, 0],
+            [0, 1],
+            [0, 2],
+            [-1, 0],
+            [-2, -2],
+            [-2, -1],
+            [-1, -1],
+            [1, -1],
+            [1, 0],
+            [1, 1],
+            [2, 0],
+            [3, 0],
+            [0, -3],
+            [0, -2],
+            [2, -2],
+        ]
+    )
     y = np.array([[0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]]).T
     rng = np.random.RandomState(1)
     w1 = 2 * rng.random((2, 4)) - 1
@@ -43,8 +61,15 @@ def hand_loop(epochs: int) -> tuple[float, np.ndarray]:
 def nnexp_engine(cfg) -> tuple[float, np.ndarray]:
     setup = build(cfg)
     start = time.perf_counter()
-    train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data, rng=setup.rng,
-          **setup.train_kwargs)
+    train(
+        setup.net,
+        setup.params,
+        setup.optimizer,
+        cfg.loss,
+        setup.data,
+        rng=setup.rng,
+        **setup.train_kwargs,
+    )
     return time.perf_counter() - start, setup.params.weights[0]
 
 
@@ -65,8 +90,10 @@ def main() -> None:
     # Same arithmetic, same digits: a benchmark of two different computations is no benchmark.
     np.testing.assert_array_equal(w_hand, w_nnexp)
     per_hand, per_nnexp = min(hand) / args.epochs * 1e6, min(engine) / args.epochs * 1e6
-    print(f"machine: {platform.processor() or platform.machine()}, Python "
-          f"{platform.python_version()}, NumPy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}, NumPy {np.__version__}"
+    )
     print(f"red/blue, {args.epochs} epochs, best of {args.repeats}")
     print(f"  hand-written loop : {per_hand:7.2f} us/epoch")
     print(f"  nnexp engine      : {per_nnexp:7.2f} us/epoch (logging loss and accuracy)")

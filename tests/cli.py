@@ -1,4 +1,5 @@
 """Helpers for end-to-end tests: run ``python -m nnexp ...`` in a folder, find what it left."""
+
 from __future__ import annotations
 
 import json
@@ -8,12 +9,20 @@ import sys
 from pathlib import Path
 
 
-def nnexp(cwd: Path, *args: str, module: str = "nnexp", timeout: float = 300,
-          input: str | None = None) -> subprocess.CompletedProcess:
+def nnexp(
+    cwd: Path, *args: str, module: str = "nnexp", timeout: float = 300, input: str | None = None
+) -> subprocess.CompletedProcess:
     env = dict(os.environ, HYDRA_FULL_ERROR="0")
     env.pop("PYTHONWARNINGS", None)
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=env, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        input=input,
+    )
 
 
 def run_dirs(cwd: Path) -> list[Path]:

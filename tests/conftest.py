@@ -1,4 +1,5 @@
 """Shared set-up for the tests."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The activation table: values, derivatives from the output, softmax's Jacobian, and a
 sigmoid that neither overflows nor warns."""
+
 from __future__ import annotations
 
 import warnings
@@ -7,8 +8,14 @@ import warnings
 import numpy as np
 import pytest
 
-from nnexp.core.activations import (ACTIVATIONS, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, sigmoid,
-                               softmax, softmax_backprop)
+from nnexp.core.activations import (
+    ACTIVATIONS,
+    HIDDEN_ACTIVATIONS,
+    LEAKY_SLOPE,
+    sigmoid,
+    softmax,
+    softmax_backprop,
+)
 
 ELEMENTWISE = [name for name, act in ACTIVATIONS.items() if act.derivative is not None]
 STEP = 1e-6
@@ -79,15 +86,15 @@ def test_functions_keep_a_leading_replica_axis(name):
 def test_known_values():
     z = np.array([[-2.0, 0.0, 3.0]])
     np.testing.assert_array_equal(ACTIVATIONS["relu"].function(z), [[0.0, 0.0, 3.0]])
-    np.testing.assert_array_equal(ACTIVATIONS["leaky_relu"].function(z),
-                                  [[-2.0 * LEAKY_SLOPE, 0.0, 3.0]])
+    np.testing.assert_array_equal(
+        ACTIVATIONS["leaky_relu"].function(z), [[-2.0 * LEAKY_SLOPE, 0.0, 3.0]]
+    )
     np.testing.assert_array_equal(ACTIVATIONS["identity"].function(z), z)
     np.testing.assert_array_equal(ACTIVATIONS["tanh"].function(z), np.tanh(z))
     assert ACTIVATIONS["sigmoid"].function(np.array([0.0]))[0] == 0.5
     # The tutorial's nonlin(5).
     assert ACTIVATIONS["sigmoid"].function(np.array([5.0]))[0] == 0.9933071490757153
-    np.testing.assert_allclose(softmax(np.array([[0.0, np.log(3.0)]])), [[0.25, 0.75]],
-                               rtol=1e-15)
+    np.testing.assert_allclose(softmax(np.array([[0.0, np.log(3.0)]])), [[0.25, 0.75]], rtol=1e-15)
 
 
 def test_only_elementwise_activations_are_allowed_in_hidden_layers():
@@ -97,6 +104,7 @@ def test_only_elementwise_activations_are_allowed_in_hidden_layers():
 
 
 # --- softmax ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("shape", [(4, 3), (2, 4, 3)], ids=["single", "replicas"])
 def test_softmax_jacobian_backprop_matches_finite_differences(shape):
@@ -123,8 +131,9 @@ def test_softmax_rows_sum_to_one_without_overflow():
     assert np.all(np.isfinite(a))
     np.testing.assert_allclose(a.sum(axis=-1), 1.0, rtol=1e-15)
     np.testing.assert_allclose(a[1], 1 / 3, rtol=1e-15)
-    np.testing.assert_allclose(a[0, :2], [1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(1.0))],
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        a[0, :2], [1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(1.0))], rtol=1e-14
+    )
 
 
 # --- sigmoid ---------------------------------------------------------------------------
@@ -151,8 +160,13 @@ def test_sigmoid_of_extremes_is_silent_even_when_numpy_raises_on_every_error():
 
 def test_sigmoid_is_the_tutorials_formula_bit_for_bit():
     rng = np.random.default_rng(5)
-    z = np.concatenate([rng.uniform(-699.999, 699.999, 200_000), rng.normal(0, 5, 100_000),
-                        [-699.999, -1e-300, 0.0, 1e-300, 699.999]])
+    z = np.concatenate(
+        [
+            rng.uniform(-699.999, 699.999, 200_000),
+            rng.normal(0, 5, 100_000),
+            [-699.999, -1e-300, 0.0, 1e-300, 699.999],
+        ]
+    )
     np.testing.assert_array_equal(sigmoid(z), 1 / (1 + np.exp(-z)))
     # The table's entry (used inside the forward pass) is the same function.
     np.testing.assert_array_equal(ACTIVATIONS["sigmoid"].function(z), sigmoid(z))

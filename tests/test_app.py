@@ -1,4 +1,5 @@
 """The Hydra task called directly with a composed config, as the CLI would call it."""
+
 from __future__ import annotations
 
 import copy
@@ -10,11 +11,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import open_dict
 
+from nnexp.edge.config import CONF_DIR
 from nnexp.edge.task import task
 from nnexp.run import execute
 from nnexp.run.execute import run
 from nnexp.run.setup import default_log_every
-from nnexp.edge.config import CONF_DIR
 
 
 def composed(tmp_path, *overrides, mode=RunMode.RUN):

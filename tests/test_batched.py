@@ -1,4 +1,5 @@
 """The batched launcher: same run folders and numbers as the basic launcher, faster."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from cli import nnexp
+
 from nnexp.sweep.batched import group_key, groups
 
 
@@ -21,13 +22,18 @@ def sweep(tmp_path, name, *args):
 
 def replicas_trained(result) -> list[int]:
     """The size of every chunk the launcher trained together, from its log."""
-    return sorted(int(n) for n in re.findall(r"trained jobs \S+ together: (\d+) replicas",
-                                              result.stdout + result.stderr))
+    return sorted(
+        int(n)
+        for n in re.findall(
+            r"trained jobs \S+ together: (\d+) replicas", result.stdout + result.stderr
+        )
+    )
 
 
 def job_dirs(folder):
-    return sorted((p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()),
-                  key=lambda p: int(p.name))
+    return sorted(
+        (p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)
+    )
 
 
 def assert_same_runs(basic, batched):
@@ -54,9 +60,17 @@ def assert_same_runs(basic, batched):
 
 
 def test_batched_matches_basic_over_seeds_and_learning_rates(tmp_path):
-    args = ("dataset=xor", "dataset.n=60", "model.hidden=[5]", "activation=tanh",
-            "optimizer=minibatch", "optimizer.batch_size=16", "epochs=40", "seed=0,1,2",
-            "lr=0.05,0.5")
+    args = (
+        "dataset=xor",
+        "dataset.n=60",
+        "model.hidden=[5]",
+        "activation=tanh",
+        "optimizer=minibatch",
+        "optimizer.batch_size=16",
+        "epochs=40",
+        "seed=0,1,2",
+        "lr=0.05,0.5",
+    )
     basic, _ = sweep(tmp_path, "basic", *args)
     batched, result = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
     assert replicas_trained(result) == [3, 3]  # one group, halved: one chunk a core
@@ -64,13 +78,20 @@ def test_batched_matches_basic_over_seeds_and_learning_rates(tmp_path):
 
 
 def test_a_diverging_replica_does_not_stop_its_group(tmp_path):
-    args = ("dataset=gaussians", "dataset.n=40", "model.output_activation=identity",
-            "loss=mse", "activation=relu", "epochs=60", "log_every=20", "lr=0.01,1e6",
-            "seed=0,1")
+    args = (
+        "dataset=gaussians",
+        "dataset.n=40",
+        "model.output_activation=identity",
+        "loss=mse",
+        "activation=relu",
+        "epochs=60",
+        "log_every=20",
+        "lr=0.01,1e6",
+        "seed=0,1",
+    )
     basic, _ = sweep(tmp_path, "basic", *args)
     batched, _ = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
-    statuses = [json.loads((d / "summary.json").read_text())["status"]
-                for d in job_dirs(batched)]
+    statuses = [json.loads((d / "summary.json").read_text())["status"] for d in job_dirs(batched)]
     assert statuses == ["ok", "ok", "diverged", "diverged"]
     assert_same_runs(basic, batched)
 
@@ -78,15 +99,27 @@ def test_a_diverging_replica_does_not_stop_its_group(tmp_path):
 def test_groups_larger_than_max_replicas_are_split(tmp_path):
     args = ("experiment=gender", "epochs=30", "seed=range(5)", "lr=0.1,0.3")
     basic, _ = sweep(tmp_path, "basic", *args)
-    batched, result = sweep(tmp_path, "batched", *args, "hydra/launcher=batched",
-                            "hydra.launcher.max_replicas=4", "hydra.launcher.n_jobs=1")
+    batched, result = sweep(
+        tmp_path,
+        "batched",
+        *args,
+        "hydra/launcher=batched",
+        "hydra.launcher.max_replicas=4",
+        "hydra.launcher.n_jobs=1",
+    )
     assert replicas_trained(result) == [2, 4, 4]
     assert_same_runs(basic, batched)
 
 
 def test_jobs_that_cannot_share_train_in_their_own_groups(tmp_path):
-    args = ("dataset=circles", "dataset.n=40", "epochs=20", "activation=sigmoid,tanh",
-            "model.hidden=[3],[4]", "seed=0,1")
+    args = (
+        "dataset=circles",
+        "dataset.n=40",
+        "epochs=20",
+        "activation=sigmoid,tanh",
+        "model.hidden=[3],[4]",
+        "seed=0,1",
+    )
     basic, _ = sweep(tmp_path, "basic", *args)
     batched, result = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
     assert replicas_trained(result) == [2, 2, 2, 2]  # four groups, two processes: no halving
@@ -94,10 +127,15 @@ def test_jobs_that_cannot_share_train_in_their_own_groups(tmp_path):
 
 
 def test_a_failing_job_is_recorded_and_the_rest_written(tmp_path):
-    folder, _ = sweep(tmp_path, "batched", "loss=bce", "model.output_activation=sigmoid,softmax",
-                      "epochs=10", "hydra/launcher=batched")
-    statuses = [json.loads((d / "summary.json").read_text())["status"]
-                for d in job_dirs(folder)]
+    folder, _ = sweep(
+        tmp_path,
+        "batched",
+        "loss=bce",
+        "model.output_activation=sigmoid,softmax",
+        "epochs=10",
+        "hydra/launcher=batched",
+    )
+    statuses = [json.loads((d / "summary.json").read_text())["status"] for d in job_dirs(folder)]
     assert statuses == ["ok", "failed"]
     assert not (job_dirs(folder)[1] / "metrics.csv").exists()
 
@@ -105,10 +143,16 @@ def test_a_failing_job_is_recorded_and_the_rest_written(tmp_path):
 def test_a_job_whose_config_cannot_resolve_is_recorded_and_the_rest_trained(tmp_path):
     # An interpolation to nothing fails when the job's config is resolved: that job is
     # recorded as failed, as the basic launcher records it, and its group trains on.
-    folder, result = sweep(tmp_path, "batched", "dataset=xor", "epochs=10", "seed=0,1",
-                           "dataset.name=xor,${oops}", "hydra/launcher=batched")
-    statuses = [json.loads((d / "summary.json").read_text())["status"]
-                for d in job_dirs(folder)]
+    folder, result = sweep(
+        tmp_path,
+        "batched",
+        "dataset=xor",
+        "epochs=10",
+        "seed=0,1",
+        "dataset.name=xor,${oops}",
+        "hydra/launcher=batched",
+    )
+    statuses = [json.loads((d / "summary.json").read_text())["status"] for d in job_dirs(folder)]
     assert statuses == ["ok", "failed", "ok", "failed"]  # seeds outer, names inner
     assert "oops" in json.loads((job_dirs(folder)[1] / "summary.json").read_text())["error"]
     assert replicas_trained(result) == [1, 1]  # the two good jobs, one a process
@@ -127,10 +171,23 @@ def test_resume_after_a_batched_sweep_skips_finished_jobs(tmp_path):
 
 
 def test_group_key_ignores_only_per_replica_values():
-    base = {"lr": 0.1, "seed": 0, "rng": "generator", "progress": True, "epochs": 10,
-            "activation": "tanh", "model": {"hidden": [4], "init_scale": 1.0},
-            "optimizer": {"momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
-                          "weight_decay": 0.0, "name": "gd"}}
+    base = {
+        "lr": 0.1,
+        "seed": 0,
+        "rng": "generator",
+        "progress": True,
+        "epochs": 10,
+        "activation": "tanh",
+        "model": {"hidden": [4], "init_scale": 1.0},
+        "optimizer": {
+            "momentum": 0.9,
+            "beta1": 0.9,
+            "beta2": 0.999,
+            "eps": 1e-8,
+            "weight_decay": 0.0,
+            "name": "gd",
+        },
+    }
     other_seed = json.loads(json.dumps(base)) | {"seed": 5, "lr": 2.0}
     other_width = json.loads(json.dumps(base))
     other_width["model"]["hidden"] = [8]
@@ -144,8 +201,15 @@ def test_group_key_ignores_only_per_replica_values():
 
 @pytest.mark.parametrize("bad", ["hydra.launcher.max_replicas=0"])
 def test_bad_launcher_settings_are_refused(tmp_path, bad):
-    result = nnexp(tmp_path, "-m", "epochs=5", "seed=0,1", "hydra/launcher=batched", bad,
-                   f"hydra.sweep.dir={tmp_path / 's'}")
+    result = nnexp(
+        tmp_path,
+        "-m",
+        "epochs=5",
+        "seed=0,1",
+        "hydra/launcher=batched",
+        bad,
+        f"hydra.sweep.dir={tmp_path / 's'}",
+    )
     assert result.returncode != 0 and "max_replicas" in result.stderr
 
 
@@ -162,8 +226,9 @@ def test_the_sweepers_check_and_the_launch_compose_each_template_once():
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         loader = GlobalHydra.instance().config_loader()
-        master = loader.load_configuration("config", ["hydra/launcher=batched"],
-                                           run_mode=RunMode.MULTIRUN)
+        master = loader.load_configuration(
+            "config", ["hydra/launcher=batched"], run_mode=RunMode.MULTIRUN
+        )
         real = loader.load_sweep_config
         calls = []
         loader.load_sweep_config = lambda m, o: calls.append(o) or real(m, o)

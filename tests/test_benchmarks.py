@@ -1,5 +1,6 @@
 """The benchmark suite's plumbing, on a tiny budget: a peer that is not installed is
 skipped with a note, the same-numbers checks hold, and the CSV reads back."""
+
 from __future__ import annotations
 
 import sys
@@ -54,8 +55,12 @@ def test_batched_sweep_benchmark_runs_on_a_tiny_budget(tmp_path):
     command = [sys.executable, str(script), "--jobs", "3", "--epochs", "30", "--repeats", "1"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = re.findall(r"^\| (sweep wall time|training)[^|]*\| ([\d.]+) s? ?\| ([\d.]+) s? ?\| "
-                      r"([\d.]+)x \|$", result.stdout, flags=re.M)
+    rows = re.findall(
+        r"^\| (sweep wall time|training)[^|]*\| ([\d.]+) s? ?\| ([\d.]+) s? ?\| "
+        r"([\d.]+)x \|$",
+        result.stdout,
+        flags=re.M,
+    )
     assert [r[0] for r in rows] == ["sweep wall time", "training"], result.stdout
     for _, basic, batched, ratio in rows:
         assert float(basic) > 0 and float(batched) > 0 and float(ratio) > 0

@@ -1,14 +1,16 @@
 """End to end: ``python -m nnexp`` as a user runs it, in a temporary folder."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from cli import nnexp, only_run, run_dirs, summary
 
-RED_BLUE_W1 = [[-3.97185157, 4.66297249, -5.25188655, 1.39753303],
-               [1.35299999, -1.57439556, 1.76665557, -0.71676559]]
+RED_BLUE_W1 = [
+    [-3.97185157, 4.66297249, -5.25188655, 1.39753303],
+    [1.35299999, -1.57439556, 1.76665557, -0.71676559],
+]
 RED_BLUE_W2 = [[-7.20493687], [6.57701463], [-11.30181144], [0.89289527]]
 
 
@@ -24,8 +26,9 @@ def test_boolean_triples_preset_prints_the_tutorials_number(tmp_path):
     run = only_run(tmp_path)
     assert round(query_probabilities(run)["[1 0 0]"], 8) == 0.99993704
     with np.load(run / "model.npz") as model:
-        np.testing.assert_array_equal(model["W0"].round(8).ravel(),
-                                      [9.67299303, -0.20784350, -4.62963669])
+        np.testing.assert_array_equal(
+            model["W0"].round(8).ravel(), [9.67299303, -0.20784350, -4.62963669]
+        )
 
 
 @pytest.mark.slow
@@ -53,31 +56,57 @@ def test_gender_preset_tells_emily_from_frank(tmp_path):
 
 
 def test_queries_from_the_command_line_replace_the_datasets_own(tmp_path):
-    result = nnexp(tmp_path, "experiment=gender", "epochs=200", "dataset.queries=[[128,63],[170,70.5]]")
+    result = nnexp(
+        tmp_path, "experiment=gender", "epochs=200", "dataset.queries=[[128,63],[170,70.5]]"
+    )
     assert result.returncode == 0, result.stderr
     p = query_probabilities(only_run(tmp_path))
     assert list(p) == ["[128, 63]", "[170, 70.5]"] and p["[128, 63]"] > 0.5 > p["[170, 70.5]"]
 
 
 def test_same_command_twice_gives_identical_metrics(tmp_path):
-    args = ("dataset=xor", "optimizer=adam", "model=deep", "activation=tanh", "loss=bce",
-            "lr=0.01", "epochs=30", "dataset.val_fraction=0.25", "seed=7")
+    args = (
+        "dataset=xor",
+        "optimizer=adam",
+        "model=deep",
+        "activation=tanh",
+        "loss=bce",
+        "lr=0.01",
+        "epochs=30",
+        "dataset.val_fraction=0.25",
+        "seed=7",
+    )
     for _ in range(2):
         assert nnexp(tmp_path, *args).returncode == 0
-    first, second = (pd.read_csv(d / "metrics.csv").drop(columns="seconds").to_csv()
-                     for d in run_dirs(tmp_path))
+    first, second = (
+        pd.read_csv(d / "metrics.csv").drop(columns="seconds").to_csv() for d in run_dirs(tmp_path)
+    )
     assert first == second
     assert "val_loss" in pd.read_csv(run_dirs(tmp_path)[0] / "metrics.csv").columns
 
 
 def test_run_folder_holds_every_artifact(tmp_path):
-    result = nnexp(tmp_path, "dataset=circles", "epochs=200", "lr=0.5", "model.hidden=[6]",
-                   "activation=tanh", "dataset.val_fraction=0.2")
+    result = nnexp(
+        tmp_path,
+        "dataset=circles",
+        "epochs=200",
+        "lr=0.5",
+        "model.hidden=[6]",
+        "activation=tanh",
+        "dataset.val_fraction=0.2",
+    )
     assert result.returncode == 0, result.stderr
     run = only_run(tmp_path)
     metrics = pd.read_csv(run / "metrics.csv")
-    assert list(metrics.columns) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                                     "lr", "seconds"]
+    assert list(metrics.columns) == [
+        "epoch",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "lr",
+        "seconds",
+    ]
     assert metrics.epoch.iloc[0] == 0 and metrics.epoch.iloc[-1] == 200
     predictions = pd.read_csv(run / "predictions.csv", keep_default_na=False)
     assert set(predictions.kind) == {"train", "val"}
@@ -100,14 +129,23 @@ def test_recorded_command_reproduces_the_run(tmp_path):
     assert nnexp(tmp_path, "dataset=spiral", "optimizer=sgd", "epochs=5", "seed=3").returncode == 0
     command = summary(only_run(tmp_path))["command"].split()[3:]
     assert nnexp(tmp_path, *command).returncode == 0
-    first, second = (pd.read_csv(d / "metrics.csv").drop(columns="seconds")
-                     for d in run_dirs(tmp_path))
+    first, second = (
+        pd.read_csv(d / "metrics.csv").drop(columns="seconds") for d in run_dirs(tmp_path)
+    )
     pd.testing.assert_frame_equal(first, second)
 
 
 def test_diverging_run_is_reported_not_warned(tmp_path):
-    result = nnexp(tmp_path, "dataset=gaussians", "model.output_activation=identity", "loss=mse",
-                   "activation=relu", "lr=1e6", "epochs=50", "log_every=10")
+    result = nnexp(
+        tmp_path,
+        "dataset=gaussians",
+        "model.output_activation=identity",
+        "loss=mse",
+        "activation=relu",
+        "lr=1e6",
+        "epochs=50",
+        "log_every=10",
+    )
     assert result.returncode == 0, result.stderr
     s = summary(only_run(tmp_path))
     assert s["status"] == "diverged" and 1 <= s["diverged_at"] < 50

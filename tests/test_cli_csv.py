@@ -1,10 +1,10 @@
 """End to end: ``python -m nnexp dataset=csv ...`` on a user's file, good and bad."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from cli import nnexp, only_run, summary
 
 
@@ -19,8 +19,14 @@ def blobs(path, n: int = 40, seed: int = 0) -> None:
 
 def test_csv_run_trains_and_names_the_classes(tmp_path):
     blobs(tmp_path / "blobs.csv")
-    result = nnexp(tmp_path, "dataset=csv", "dataset.path=blobs.csv", "dataset.target=label",
-                   "epochs=200", "dataset.queries=[[2,2],[-2,-2]]")
+    result = nnexp(
+        tmp_path,
+        "dataset=csv",
+        "dataset.path=blobs.csv",
+        "dataset.target=label",
+        "epochs=200",
+        "dataset.queries=[[2,2],[-2,-2]]",
+    )
     assert result.returncode == 0, result.stderr
     run = only_run(tmp_path)
     assert (run / "metrics.csv").exists()
@@ -39,16 +45,21 @@ BAD = {
     # name: (file text or None for no file, extra overrides, words the error must hold)
     "missing file": (None, [], ["no such file", "data.csv"]),
     "empty file": ("", [], ["data.csv is empty"]),
-    "unknown target": ("x,y,label\n1,2,a\n3,4,b\n", ["dataset.target=lbl"],
-                       ["'lbl'", "columns are x, y, label"]),
+    "unknown target": (
+        "x,y,label\n1,2,a\n3,4,b\n",
+        ["dataset.target=lbl"],
+        ["'lbl'", "columns are x, y, label"],
+    ),
     "unknown feature": ("x,y,label\n1,2,a\n3,4,b\n", ["dataset.features=[x,z]"], ["'z'"]),
-    "non-numeric feature": ("x,y,label\n1,2,a\n3,four,b\n", [],
-                            ["line 3", "column 'y'", "'four'"]),
+    "non-numeric feature": ("x,y,label\n1,2,a\n3,four,b\n", [], ["line 3", "column 'y'", "'four'"]),
     "missing value": ("x,y,label\n1,2,a\n3,4,b\n,6,a\n", [], ["line 4", "column 'x'", "empty"]),
     "single class": ("x,y,label\n1,2,a\n3,4,a\n", [], ["column 'label'", "one class ('a')"]),
     "one row": ("x,y,label\n1,2,a\n", [], ["1 data row (line 2)"]),
-    "bad query": ("x,y,label\n1,2,a\n3,4,b\n", ["dataset.queries=[[1,2,3]]"],
-                  ["dataset.queries[0]", "expected 2 numbers"]),
+    "bad query": (
+        "x,y,label\n1,2,a\n3,4,b\n",
+        ["dataset.queries=[[1,2,3]]"],
+        ["dataset.queries[0]", "expected 2 numbers"],
+    ),
 }
 
 
@@ -71,11 +82,13 @@ def test_bad_csv_is_one_line_and_no_artifacts(tmp_path, case):
 
 
 def test_features_named_like_prediction_columns_keep_their_values(tmp_path):
-    rows = ["name,target,x,label"] + [f"{i % 7},{i % 3},{i},{'a' if i < 6 else 'b'}"
-                                      for i in range(12)]
+    rows = ["name,target,x,label"] + [
+        f"{i % 7},{i % 3},{i},{'a' if i < 6 else 'b'}" for i in range(12)
+    ]
     (tmp_path / "clash.csv").write_text("\n".join(rows) + "\n")
-    result = nnexp(tmp_path, "dataset=csv", "dataset.path=clash.csv", "dataset.target=label",
-                   "epochs=20")
+    result = nnexp(
+        tmp_path, "dataset=csv", "dataset.path=clash.csv", "dataset.target=label", "epochs=20"
+    )
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(only_run(tmp_path) / "predictions.csv", keep_default_na=False)
     assert list(frame["name (feature)"]) == [i % 7 for i in range(12)]

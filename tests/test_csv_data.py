@@ -1,12 +1,13 @@
 """load_csv: a user's CSV becomes a Dataset, and every bad file gets one line that names
 the file, the column, the line and the value."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nnexp.run.csv_data import load_csv
 from nnexp.core.data import DataError
+from nnexp.run.csv_data import load_csv
 
 
 def write(tmp_path, text: str, name: str = "data.csv") -> str:
@@ -25,6 +26,7 @@ def error_of(*args, **kwargs) -> str:
 
 # --- files that load ---------------------------------------------------------------
 
+
 def test_binary_string_labels(tmp_path):
     path = write(tmp_path, "x,y,label\n1,2,red\n3.5,-4,blue\n5,6e1,red\n", name="points.csv")
     data = load_csv(path, "label")
@@ -39,8 +41,7 @@ def test_binary_string_labels(tmp_path):
 
 
 def test_three_classes_with_target_in_the_middle(tmp_path):
-    path = write(tmp_path, "a,species,b\n0,setosa,1\n1,virginica,2\n2,versicolor,3\n"
-                           "3,setosa,4\n")
+    path = write(tmp_path, "a,species,b\n0,setosa,1\n1,virginica,2\n2,versicolor,3\n3,setosa,4\n")
     data = load_csv(path, "species")
     assert data.feature_names == ["a", "b"]
     assert data.class_names == ["setosa", "versicolor", "virginica"]
@@ -98,6 +99,7 @@ def test_relative_path_is_relative_to_the_working_folder(tmp_path, monkeypatch):
 
 # --- files that do not -------------------------------------------------------------
 
+
 def test_missing_file_names_the_path_and_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     message = error_of("nope.csv", "label")
@@ -140,8 +142,9 @@ def test_unknown_feature_lists_the_columns(tmp_path):
 
 
 def test_target_cannot_be_a_feature(tmp_path):
-    message = error_of(write(tmp_path, "x,y,label\n1,2,a\n3,4,b\n"), "label",
-                       features=["x", "label"])
+    message = error_of(
+        write(tmp_path, "x,y,label\n1,2,a\n3,4,b\n"), "label", features=["x", "label"]
+    )
     assert "'label' is the target column" in message
 
 
@@ -217,15 +220,18 @@ def test_not_utf8(tmp_path):
     assert "UTF-8" in error_of(str(path), "label")
 
 
-@pytest.mark.parametrize("queries, words", [
-    ([[1, 2, 3]], ["queries[0]", "expected 2 numbers (x, y)", "got 3"]),
-    ([[1, 2], [1]], ["queries[1]", "got 1"]),
-    ([1, 2, 3], ["queries[0]", "got 3"]),
-    ([[1, "a"]], ["queries[0]", "y='a'", "number"]),
-    ([[True, 1]], ["queries[0]", "x=True"]),
-    ([[float("nan"), 1]], ["queries[0]", "x=nan"]),
-    ("1,2", ["dataset.queries='1,2'", "list of points"]),
-])
+@pytest.mark.parametrize(
+    "queries, words",
+    [
+        ([[1, 2, 3]], ["queries[0]", "expected 2 numbers (x, y)", "got 3"]),
+        ([[1, 2], [1]], ["queries[1]", "got 1"]),
+        ([1, 2, 3], ["queries[0]", "got 3"]),
+        ([[1, "a"]], ["queries[0]", "y='a'", "number"]),
+        ([[True, 1]], ["queries[0]", "x=True"]),
+        ([[float("nan"), 1]], ["queries[0]", "x=nan"]),
+        ("1,2", ["dataset.queries='1,2'", "list of points"]),
+    ],
+)
 def test_bad_queries(tmp_path, queries, words):
     message = error_of(write(tmp_path, "x,y,label\n1,2,a\n3,4,b\n"), "label", queries=queries)
     for word in words:

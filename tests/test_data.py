@@ -1,11 +1,22 @@
 """Datasets: the tutorials' arrays, generated 2-D datasets, hold-out and standardising."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nnexp.core.data import (BUILTIN, GENERATED, DataError, Dataset, boolean_triples, gender,
-                        generate, hold_out, red_blue, standardized)
+from nnexp.core.data import (
+    BUILTIN,
+    GENERATED,
+    DataError,
+    Dataset,
+    boolean_triples,
+    gender,
+    generate,
+    hold_out,
+    red_blue,
+    standardized,
+)
 
 # --- the tutorials ---------------------------------------------------------------------
 
@@ -61,14 +72,22 @@ def test_builtin_datasets_are_consistent(name):
 
 
 def test_transform_shifts_then_scales():
-    ds = Dataset("t", np.array([[2.0, 10.0], [4.0, 30.0]]), np.array([0, 1]), ["a", "b"],
-                 ["0", "1"], shift=np.array([1.0, 10.0]), scale=np.array([2.0, 10.0]))
+    ds = Dataset(
+        "t",
+        np.array([[2.0, 10.0], [4.0, 30.0]]),
+        np.array([0, 1]),
+        ["a", "b"],
+        ["0", "1"],
+        shift=np.array([1.0, 10.0]),
+        scale=np.array([2.0, 10.0]),
+    )
     np.testing.assert_array_equal(ds.transform(ds.X), [[0.5, 0.0], [1.5, 2.0]])
     np.testing.assert_array_equal(ds.transform([[1, 10]]), [[0.0, 0.0]])
     assert ds.queries.shape == (0, 2)
 
 
 # --- generated datasets ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", list(GENERATED))
 @pytest.mark.parametrize("n", [10, 101, 400])
@@ -124,6 +143,7 @@ def test_generated_shapes_follow_their_definitions():
 
 # --- hold-out and standardising --------------------------------------------------------
 
+
 @pytest.mark.parametrize("fraction,n_val", [(0.2, 40), (0.25, 50), (0.5, 100), (0.013, 3)])
 def test_hold_out_moves_the_requested_fraction(fraction, n_val):
     ds = generate("circles", 200, 0.1, seed=0)
@@ -175,8 +195,13 @@ def test_standardized_gives_mean_zero_std_one_on_training_rows():
 
 
 def test_standardized_keeps_a_constant_column_finite():
-    ds = Dataset("c", np.array([[1.0, 5.0], [3.0, 5.0], [5.0, 5.0]]), np.array([0, 1, 0]),
-                 ["a", "b"], ["0", "1"])
+    ds = Dataset(
+        "c",
+        np.array([[1.0, 5.0], [3.0, 5.0], [5.0, 5.0]]),
+        np.array([0, 1, 0]),
+        ["a", "b"],
+        ["0", "1"],
+    )
     std = standardized(ds)
     assert std.scale[1] == 1.0
     np.testing.assert_array_equal(std.transform(std.X)[:, 1], [0.0, 0.0, 0.0])

@@ -1,6 +1,7 @@
 """dtype=float32 end to end: every array stays float32, the numbers follow float64's to
 float32's precision, and the probability losses stay finite where float32 rounds
 1 - 1e-15 to 1."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,12 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from nnexp.run.execute import run
-from nnexp.run.setup import build
-from nnexp.edge.config import CONF_DIR
 from nnexp.core.losses import LOSSES, PROB_EPS, prob_eps
 from nnexp.core.network import Buffers, backward, forward
 from nnexp.core.train import output_delta, train
+from nnexp.edge.config import CONF_DIR
+from nnexp.run.execute import run
+from nnexp.run.setup import build
 
 # (loss, overrides that make it valid): every loss, a hidden activation each, every
 # optimiser and batching, so a float64 constant anywhere on a path shows up.
@@ -22,31 +23,56 @@ CASES = [
     ("sse", ["activation=sigmoid", "optimizer=gd"]),
     ("mse", ["activation=relu", "optimizer=momentum", "lr=0.05"]),
     ("bce", ["activation=tanh", "optimizer=adam", "lr=0.01"]),
-    ("cross_entropy", ["activation=leaky_relu", "optimizer=minibatch", "lr=0.1",
-                       "model.output_activation=softmax"]),
+    (
+        "cross_entropy",
+        [
+            "activation=leaky_relu",
+            "optimizer=minibatch",
+            "lr=0.1",
+            "model.output_activation=softmax",
+        ],
+    ),
     ("bce", ["activation=identity", "optimizer=sgd", "lr=0.05", "optimizer.weight_decay=0.01"]),
 ]
 
 
 def compose_cfg(*overrides: str):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=["dataset=circles", "dataset.n=60", "epochs=30",
-                                            "model.hidden=[6,5]", "model.init=xavier",
-                                            "progress=false", *overrides])
+        return compose(
+            "config",
+            overrides=[
+                "dataset=circles",
+                "dataset.n=60",
+                "epochs=30",
+                "model.hidden=[6,5]",
+                "model.init=xavier",
+                "progress=false",
+                *overrides,
+            ],
+        )
 
 
 def trained(*overrides: str):
     cfg = compose_cfg(*overrides)
     setup = build(cfg)
-    history = train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data,
-                    rng=setup.rng, validation=setup.validation, **setup.train_kwargs)
+    history = train(
+        setup.net,
+        setup.params,
+        setup.optimizer,
+        cfg.loss,
+        setup.data,
+        rng=setup.rng,
+        validation=setup.validation,
+        **setup.train_kwargs,
+    )
     return setup, history
 
 
 @pytest.mark.parametrize("loss,overrides", CASES)
 def test_float32_training_stays_float32(loss, overrides):
-    setup, history = trained(f"loss={loss}", "dtype=float32", "dataset.val_fraction=0.25",
-                             *overrides)
+    setup, history = trained(
+        f"loss={loss}", "dtype=float32", "dataset.val_fraction=0.25", *overrides
+    )
     assert setup.data.X.dtype == setup.data.Y.dtype == np.float32
     assert setup.validation.X.dtype == np.float32
     assert all(p.dtype == np.float32 for p in setup.params.arrays())
@@ -74,8 +100,12 @@ def test_float32_follows_float64(loss, overrides):
     # Same draws rounded once to float32, then 30 epochs of float32 rounding on top.
     for p32, p64 in zip(single.params.arrays(), double.params.arrays()):
         np.testing.assert_allclose(p32, p64, rtol=1e-2, atol=2e-3)
-    np.testing.assert_allclose(np.array(h32.columns["loss"], dtype=float),
-                               np.array(h64.columns["loss"], dtype=float), rtol=2e-3, atol=1e-5)
+    np.testing.assert_allclose(
+        np.array(h32.columns["loss"], dtype=float),
+        np.array(h64.columns["loss"], dtype=float),
+        rtol=2e-3,
+        atol=1e-5,
+    )
     assert h32.columns["accuracy"][-1] == pytest.approx(h64.columns["accuracy"][-1], abs=0.05)
 
 
@@ -103,9 +133,17 @@ def test_saturated_probabilities_cost_a_finite_loss(dtype):
 def test_float32_bce_on_separable_data_does_not_diverge():
     # With eps 1e-15, float32 clipped a saturated sigmoid to exactly 1, log(1 - p) was
     # -inf and the run was reported as diverged around epoch 80.
-    _, history = trained("dataset=gaussians", "dataset.n=100", "dataset.noise=0", "loss=bce",
-                         "activation=tanh", "lr=5", "model.init_scale=5", "epochs=2000",
-                         "dtype=float32")
+    _, history = trained(
+        "dataset=gaussians",
+        "dataset.n=100",
+        "dataset.noise=0",
+        "loss=bce",
+        "activation=tanh",
+        "lr=5",
+        "model.init_scale=5",
+        "epochs=2000",
+        "dtype=float32",
+    )
     assert history.diverged_at == 0
     assert np.isfinite(history.columns["loss"][-1]) and history.columns["loss"][-1] < 1e-3
 

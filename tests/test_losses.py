@@ -1,5 +1,6 @@
 """The loss table: values by hand, gradients against finite differences, closed-form
 output deltas against the chain rule, and no inf for saturated probabilities."""
+
 from __future__ import annotations
 
 import warnings
@@ -63,7 +64,8 @@ def test_values_by_hand():
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
     onehot = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     assert LOSSES["cross_entropy"].value(probs, onehot) == pytest.approx(
-        -(np.log(0.7) + np.log(0.1)) / 2, rel=1e-14)
+        -(np.log(0.7) + np.log(0.1)) / 2, rel=1e-14
+    )
     # mse averages over every output, sse halves the sum.
     out2, y2 = np.array([[1.0, 2.0], [3.0, 4.0]]), np.zeros((2, 2))
     assert LOSSES["mse"].value(out2, y2) == 30.0 / 4

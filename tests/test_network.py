@@ -1,5 +1,6 @@
 """Parameters, initialisation, forward and backward: backward's gradients against
 central finite differences for every hidden activation x every loss x bias x depth."""
+
 from __future__ import annotations
 
 import warnings
@@ -10,8 +11,18 @@ import pytest
 
 from nnexp.core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from nnexp.core.losses import LOSSES
-from nnexp.core.network import (INITIALIZERS, Buffers, Network, Params, backward, forward,
-                           init_params, predict, stack, unstack)
+from nnexp.core.network import (
+    INITIALIZERS,
+    Buffers,
+    Network,
+    Params,
+    backward,
+    forward,
+    init_params,
+    predict,
+    stack,
+    unstack,
+)
 from nnexp.core.train import encode_targets, output_delta
 
 STEP = 1e-6
@@ -27,8 +38,9 @@ NATURAL_OUTPUTS = {
     "cross_entropy": [("softmax", 3)],
 }
 # A loss added to the table without an entry above is still checked, on a sigmoid output.
-OUTPUT_CASES = [(loss, act, k) for loss in LOSSES
-                for act, k in NATURAL_OUTPUTS.get(loss, [("sigmoid", 1)])]
+OUTPUT_CASES = [
+    (loss, act, k) for loss in LOSSES for act, k in NATURAL_OUTPUTS.get(loss, [("sigmoid", 1)])
+]
 
 
 def _targets(rng, n: int, k: int, output_activation: str) -> np.ndarray:
@@ -98,11 +110,11 @@ def _relative_error(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("depth", list(DEPTHS))
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
-@pytest.mark.parametrize("loss,output_activation,k", OUTPUT_CASES,
-                         ids=[f"{l}-{a}{k}" for l, a, k in OUTPUT_CASES])
+@pytest.mark.parametrize(
+    "loss,output_activation,k", OUTPUT_CASES, ids=[f"{l}-{a}{k}" for l, a, k in OUTPUT_CASES]
+)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
-def test_backward_matches_finite_differences(activation, loss, output_activation, k, bias,
-                                             depth):
+def test_backward_matches_finite_differences(activation, loss, output_activation, k, bias, depth):
     net = Network(D, DEPTHS[depth], k, activation, output_activation, bias)
     # A fixed seed a case (str hashes change between processes; crc32 does not).
     seed = zlib.crc32(f"{activation}-{loss}-{output_activation}{k}-{bias}-{depth}".encode())
@@ -127,6 +139,7 @@ def test_gradient_check_covers_every_table_entry():
 
 
 # --- the architecture and its parameters -----------------------------------------------
+
 
 def test_network_sizes_and_activations():
     net = Network(2, (4, 3), 1, "tanh", "sigmoid")
@@ -158,8 +171,12 @@ def test_init_draws_every_weight_matrix_then_every_bias():
     net = Network(2, (2,), 1, bias=True)
     p = init_params(net, "normal", np.random.default_rng(0))
     rng = np.random.default_rng(0)
-    expected = [rng.standard_normal((2, 2)), rng.standard_normal((2, 1)),
-                rng.standard_normal((1, 2)), rng.standard_normal((1, 1))]
+    expected = [
+        rng.standard_normal((2, 2)),
+        rng.standard_normal((2, 1)),
+        rng.standard_normal((1, 2)),
+        rng.standard_normal((1, 1)),
+    ]
     for a, b in zip(p.arrays(), expected):
         np.testing.assert_array_equal(a, b)
 
@@ -171,11 +188,16 @@ def test_uniform_init_is_the_tutorials_draw():
     np.testing.assert_array_equal(p.weights[0], 2 * rs.random((2, 4)) - 1)
     np.testing.assert_array_equal(p.weights[1], 2 * rs.random((4, 1)) - 1)
     # "Stage 1) Random starting synaptic weights" of the red/blue tutorial.
-    np.testing.assert_array_equal(p.weights[0].round(8),
-                                  [[-0.16595599, 0.44064899, -0.99977125, -0.39533485],
-                                   [-0.70648822, -0.81532281, -0.62747958, -0.30887855]])
-    np.testing.assert_array_equal(p.weights[1].round(8),
-                                  [[-0.20646505], [0.07763347], [-0.16161097], [0.370439]])
+    np.testing.assert_array_equal(
+        p.weights[0].round(8),
+        [
+            [-0.16595599, 0.44064899, -0.99977125, -0.39533485],
+            [-0.70648822, -0.81532281, -0.62747958, -0.30887855],
+        ],
+    )
+    np.testing.assert_array_equal(
+        p.weights[1].round(8), [[-0.20646505], [0.07763347], [-0.16161097], [0.370439]]
+    )
 
 
 def test_init_scale_and_ranges():
@@ -215,16 +237,23 @@ def test_stack_and_unstack_round_trip():
         back = unstack(stacked, r)
         for a, b in zip(back.arrays(), single.arrays()):
             np.testing.assert_array_equal(a, b)
-    assert stack([init_params(Network(2, (), 1, bias=False), "normal",
-                              np.random.default_rng(0))] * 2).biases == []
+    assert (
+        stack(
+            [init_params(Network(2, (), 1, bias=False), "normal", np.random.default_rng(0))] * 2
+        ).biases
+        == []
+    )
 
 
 # --- forward and backward --------------------------------------------------------------
 
+
 def test_forward_by_hand():
     net = Network(2, (2,), 1, "relu", "identity", bias=True)
-    p = Params([np.array([[1.0, -1.0], [2.0, 0.5]]), np.array([[3.0], [-2.0]])],
-               [np.array([[0.5, -4.0]]), np.array([[0.25]])])
+    p = Params(
+        [np.array([[1.0, -1.0], [2.0, 0.5]]), np.array([[3.0], [-2.0]])],
+        [np.array([[0.5, -4.0]]), np.array([[0.25]])],
+    )
     X = np.array([[1.0, 1.0], [-1.0, 2.0]])
     acts = forward(net, p, X)
     assert acts[0] is X
@@ -368,4 +397,3 @@ def test_float32_parameters_keep_float32():
     assert all(a.dtype == np.float32 for a in acts)
     grads = backward(net, p, acts, output_delta(net, "sse")(acts[-1], np.ones((5, 1), np.float32)))
     assert all(g.dtype == np.float32 for g in grads.arrays())
-

@@ -1,5 +1,6 @@
 """Update rules: hand-worked steps, weight decay on weights only, and per-replica
 coefficients that make R stacked replicas train exactly like R separate networks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,6 +21,7 @@ def _grads(gw: float, gb: float) -> Params:
 
 # --- one hand-worked step --------------------------------------------------------------
 
+
 def test_gd_step_on_a_one_layer_network_by_hand():
     # z = x . w + b, identity output, mse over 3 samples: dL/dw_j = 2/3 sum_i (z_i - y_i) x_ij.
     X = np.array([[1.0, 2.0], [0.5, -1.0], [-2.0, 0.0]])
@@ -33,8 +35,14 @@ def test_gd_step_on_a_one_layer_network_by_hand():
 
     net = Network(2, (), 1, "identity", "identity", bias=True)
     params = Params([np.array([[w[0]], [w[1]]])], [np.array([[b]])])
-    train(net, params, OPTIMIZERS["gd"](params, lr), "mse",
-          Split(X, y.reshape(-1, 1), np.zeros(3, int)), epochs=1)
+    train(
+        net,
+        params,
+        OPTIMIZERS["gd"](params, lr),
+        "mse",
+        Split(X, y.reshape(-1, 1), np.zeros(3, int)),
+        epochs=1,
+    )
     np.testing.assert_allclose(params.weights[0].ravel(), expected_w, rtol=1e-14)
     np.testing.assert_allclose(params.biases[0].ravel(), [expected_b], rtol=1e-14)
 
@@ -83,7 +91,7 @@ def test_adam_two_steps_by_hand():
     for t, g in enumerate([0.3, -0.1], start=1):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        w -= lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)) ** 0.5 + eps)
+        w -= lr * (m / (1 - b1**t)) / ((v / (1 - b2**t)) ** 0.5 + eps)
         opt.step(p, _grads(g, 0.0))
         assert p.weights[0][0, 0] == pytest.approx(w, rel=1e-14)
         assert opt.t == t
@@ -106,6 +114,7 @@ def test_adam_minimises_a_quadratic():
 
 # --- weight decay ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_weight_decay_shrinks_weights_and_leaves_biases(name):
     lr, wd = 0.1, 0.5
@@ -118,8 +127,9 @@ def test_weight_decay_shrinks_weights_and_leaves_biases(name):
         # Adam normalises the decay gradient: a first step of lr against the weight's sign.
         np.testing.assert_allclose(p.weights[0], [[2.0 - lr, -4.0 + lr]], rtol=1e-6)
     else:
-        np.testing.assert_allclose(p.weights[0], [[2.0 * (1 - lr * wd), -4.0 * (1 - lr * wd)]],
-                                   rtol=1e-15)
+        np.testing.assert_allclose(
+            p.weights[0], [[2.0 * (1 - lr * wd), -4.0 * (1 - lr * wd)]], rtol=1e-15
+        )
 
 
 def test_weight_decay_inside_train_matches_the_hand_rule():
@@ -133,8 +143,9 @@ def test_weight_decay_inside_train_matches_the_hand_rule():
     train(net, plain, GradientDescent(plain, 0.3), "bce", data, 1)
     train(net, decayed, GradientDescent(decayed, 0.3, weight_decay=0.2), "bce", data, 1)
     # Same data gradient, so the difference is exactly the decay term lr * wd * W0.
-    np.testing.assert_allclose(decayed.weights[0], plain.weights[0] - 0.3 * 0.2 * start.weights[0],
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        decayed.weights[0], plain.weights[0] - 0.3 * 0.2 * start.weights[0], rtol=1e-13
+    )
     np.testing.assert_allclose(decayed.biases[0], plain.biases[0], rtol=1e-13)
 
 
@@ -172,12 +183,20 @@ def test_stacked_replicas_with_their_own_lr_train_like_single_networks(name, wei
     singles = []
     for s, rate in zip(SEEDS, lr):
         p = init_params(NET, "normal", np.random.default_rng(s))
-        single_history = train(NET, p, OPTIMIZERS[name](p, float(rate), weight_decay=weight_decay),
-                               "bce", data, 60, log_every=20)
+        single_history = train(
+            NET,
+            p,
+            OPTIMIZERS[name](p, float(rate), weight_decay=weight_decay),
+            "bce",
+            data,
+            60,
+            log_every=20,
+        )
         singles.append(p)
         r = len(singles) - 1
-        np.testing.assert_allclose([row[r] for row in history.columns["loss"]],
-                                   single_history.columns["loss"], rtol=1e-12)
+        np.testing.assert_allclose(
+            [row[r] for row in history.columns["loss"]], single_history.columns["loss"], rtol=1e-12
+        )
     _assert_replicas_equal_singles(stacked, singles)
     # The replicas really differ.
     assert not np.allclose(stacked.weights[0][0], stacked.weights[0][1])
@@ -196,26 +215,42 @@ def test_stacked_shuffled_mini_batches_train_like_single_networks(name):
     for s, rate in zip(SEEDS, lr):
         rng = np.random.default_rng(s)
         p = init_params(NET, "normal", rng)
-        train(NET, p, OPTIMIZERS[name](p, float(rate)), "bce", data, 40, batch_size=2,
-              shuffle=True, rng=rng)
+        train(
+            NET,
+            p,
+            OPTIMIZERS[name](p, float(rate)),
+            "bce",
+            data,
+            40,
+            batch_size=2,
+            shuffle=True,
+            rng=rng,
+        )
         singles.append(p)
     _assert_replicas_equal_singles(stacked, singles)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name,coefficients", [
-    ("momentum", {"momentum": [0.0, 0.5, 0.9]}),
-    ("adam", {"beta1": [0.8, 0.9, 0.95], "beta2": [0.99, 0.999, 0.9999],
-              "eps": [1e-8, 1e-7, 1e-6]}),
-    ("gd", {"weight_decay": [0.01, 0.05, 0.1]}),
-], ids=["momentum", "adam", "weight_decay"])
+@pytest.mark.parametrize(
+    "name,coefficients",
+    [
+        ("momentum", {"momentum": [0.0, 0.5, 0.9]}),
+        (
+            "adam",
+            {"beta1": [0.8, 0.9, 0.95], "beta2": [0.99, 0.999, 0.9999], "eps": [1e-8, 1e-7, 1e-6]},
+        ),
+        ("gd", {"weight_decay": [0.01, 0.05, 0.1]}),
+    ],
+    ids=["momentum", "adam", "weight_decay"],
+)
 def test_per_replica_coefficients_give_each_replica_its_own_bits(name, coefficients, dtype):
     # Each replica's own run holds its coefficients as Python floats; the stacked run
     # must round and derive them (1 - beta, beta ** t) exactly as that run does.
     data = _data()
     data = Split(data.X.astype(dtype), data.Y.astype(dtype), data.labels)
-    stacked = stack([init_params(NET, "normal", np.random.default_rng(s), dtype=dtype)
-                     for s in SEEDS])
+    stacked = stack(
+        [init_params(NET, "normal", np.random.default_rng(s), dtype=dtype) for s in SEEDS]
+    )
     per_replica = {k: np.array(v).reshape(-1, 1, 1) for k, v in coefficients.items()}
     train(NET, stacked, OPTIMIZERS[name](stacked, 0.05, **per_replica), "bce", data, 60)
     singles = []

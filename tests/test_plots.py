@@ -1,25 +1,27 @@
 """Figures of a run: which files, valid PNGs of the expected size, and no crash or
 warning on diverged metrics, NaN parameters, more than two classes or a reused figure."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nnexp.run import figures as plots
-from nnexp.run.artifacts import metrics_frame
 from nnexp.core.data import Dataset, boolean_triples, generate, hold_out, red_blue
 from nnexp.core.network import Network, Params, init_params
 from nnexp.core.optim import OPTIMIZERS
-from nnexp.run.figures import boundary_png, run_plots
 from nnexp.core.train import Split, encode_targets, train
+from nnexp.run import figures as plots
+from nnexp.run.artifacts import metrics_frame
+from nnexp.run.figures import boundary_png, run_plots
 
 # Plotting a diverged run must not leak RuntimeWarnings (overflow) or Matplotlib's own.
 pytestmark = pytest.mark.filterwarnings("error")
 
 
-def fit(data: Dataset, hidden=(4,), epochs=200, lr=1.0, optimizer="gd", loss="sse",
-        output="sigmoid"):
+def fit(
+    data: Dataset, hidden=(4,), epochs=200, lr=1.0, optimizer="gd", loss="sse", output="sigmoid"
+):
     """-> (net, params, metrics frame) after a short training run on ``data``."""
     n_outputs = 1 if data.n_classes == 2 and output == "sigmoid" else data.n_classes
     net = Network(data.n_features, hidden, n_outputs, "tanh", output, True)
@@ -29,8 +31,15 @@ def fit(data: Dataset, hidden=(4,), epochs=200, lr=1.0, optimizer="gd", loss="ss
         return Split(data.transform(X), encode_targets(labels, n_outputs), labels)
 
     validation = None if data.X_val is None else split(data.X_val, data.labels_val)
-    history = train(net, params, OPTIMIZERS[optimizer](params, lr), loss,
-                    split(data.X, data.labels), epochs, validation=validation)
+    history = train(
+        net,
+        params,
+        OPTIMIZERS[optimizer](params, lr),
+        loss,
+        split(data.X, data.labels),
+        epochs,
+        validation=validation,
+    )
     return net, params, metrics_frame(history)
 
 
@@ -46,8 +55,15 @@ def three_blobs() -> Dataset:
     rng = np.random.default_rng(1)
     centres = np.array([[0.0, 0.0], [3.0, 0.0], [1.5, 2.5]])
     X = np.concatenate([rng.normal(c, 0.7, (30, 2)) for c in centres])  # (90, 2)
-    return Dataset("blobs", X, np.repeat([0, 1, 2], 30), ["u", "v"], ["a", "b", "c"],
-                   queries=np.array([[1.5, 1.0]]), query_names=["middle"])
+    return Dataset(
+        "blobs",
+        X,
+        np.repeat([0, 1, 2], 30),
+        ["u", "v"],
+        ["a", "b", "c"],
+        queries=np.array([[1.5, 1.0]]),
+        query_names=["middle"],
+    )
 
 
 def test_two_d_dataset_gets_curves_and_a_decision_boundary(tmp_path):
@@ -79,8 +95,15 @@ def test_more_than_two_features_gets_no_decision_boundary(tmp_path):
 
 def test_three_classes_with_softmax(tmp_path):
     data = hold_out(three_blobs(), 0.2, 0)
-    net, params, metrics = fit(data, hidden=(8,), epochs=100, lr=0.05, optimizer="adam",
-                               loss="cross_entropy", output="softmax")
+    net, params, metrics = fit(
+        data,
+        hidden=(8,),
+        epochs=100,
+        lr=0.05,
+        optimizer="adam",
+        loss="cross_entropy",
+        output="softmax",
+    )
     assert net.n_outputs == 3
     paths = run_plots(tmp_path, metrics, data, net, params)
     assert [png_size(p) for p in paths] == [(1000, 400), (720, 560)]
@@ -148,6 +171,7 @@ def decoded(png: bytes) -> np.ndarray:
     import io
 
     from PIL import Image
+
     return np.asarray(Image.open(io.BytesIO(png)))
 
 
@@ -155,10 +179,16 @@ def test_curves_drawn_on_a_kept_background_match_a_fresh_drawing():
     # Two runs whose curves share the axes limits: the second is drawn onto the
     # background kept from the first, and must come out exactly as if drawn alone.
     epoch = np.arange(0, 1001, 10)
-    first = pd.DataFrame({"epoch": epoch, "loss": 2.0 * np.exp(-epoch / 150) + 1e-3,
-                          "accuracy": np.minimum(1.0, epoch / 300)})
-    second = first.assign(loss=1.5 * np.exp(-epoch / 120) + 2e-3,
-                          accuracy=np.minimum(1.0, epoch / 600))
+    first = pd.DataFrame(
+        {
+            "epoch": epoch,
+            "loss": 2.0 * np.exp(-epoch / 150) + 1e-3,
+            "accuracy": np.minimum(1.0, epoch / 300),
+        }
+    )
+    second = first.assign(
+        loss=1.5 * np.exp(-epoch / 120) + 2e-3, accuracy=np.minimum(1.0, epoch / 600)
+    )
     plots._figures.__dict__.pop("curves_backgrounds", None)
     alone = decoded(plots.curves_png(second, "x"))
     plots._figures.__dict__.pop("curves_backgrounds", None)
@@ -173,8 +203,9 @@ def test_curves_drawn_on_a_kept_background_match_a_fresh_drawing():
 
 def test_linear_loss_limits_are_round_numbers():
     epoch = np.arange(0, 101)
-    metrics = pd.DataFrame({"epoch": epoch, "loss": np.linspace(0.91, 0.43, 101),
-                            "accuracy": np.full(101, 0.5)})
+    metrics = pd.DataFrame(
+        {"epoch": epoch, "loss": np.linspace(0.91, 0.43, 101), "accuracy": np.full(101, 0.5)}
+    )
     loss_ax = plots.curves_figure(metrics, "x").axes[0]
     assert loss_ax.get_yscale() == "linear"
     low, high = loss_ax.get_ylim()

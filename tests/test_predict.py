@@ -1,10 +1,10 @@
 """``nnexp predict``: a trained run's answer for new inputs, and one clear line
 for every input it cannot use."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from cli import nnexp, only_run
 
 TUTORIAL_LINE = "x1=1 x2=0 x3=0 -> 0.99993704 (class 1)"
@@ -65,14 +65,17 @@ def test_help(tmp_path):
     assert "usage:" in result.stdout and "model.npz" in result.stdout
 
 
-@pytest.mark.parametrize("values, stdin, words", [
-    (["1", "0"], None, ["expected 3 numbers a point (x1 x2 x3), got 2"]),
-    (["1", "0", "0", "1"], None, ["got 4"]),
-    (["1", "abc", "0"], None, ["'abc' is not a number"]),
-    (["1", "nan", "0"], None, ["'nan' is not a number"]),
-    ([], "1\nabc\n0\n", ["x2: 'abc' is not a number"]),
-    ([], "1\n", ["no value given for x2"]),
-])
+@pytest.mark.parametrize(
+    "values, stdin, words",
+    [
+        (["1", "0"], None, ["expected 3 numbers a point (x1 x2 x3), got 2"]),
+        (["1", "0", "0", "1"], None, ["got 4"]),
+        (["1", "abc", "0"], None, ["'abc' is not a number"]),
+        (["1", "nan", "0"], None, ["'nan' is not a number"]),
+        ([], "1\nabc\n0\n", ["x2: 'abc' is not a number"]),
+        ([], "1\n", ["no value given for x2"]),
+    ],
+)
 def test_bad_values(triples, tmp_path, values, stdin, words):
     line = one_error_line(predict(tmp_path, str(triples), *values, input=stdin))
     for word in words:
@@ -119,11 +122,21 @@ def test_sweep_job_folder_and_sweep_folder(tmp_path):
 def test_three_classes_lists_every_probability(tmp_path):
     rng = np.random.default_rng(0)
     centres = {"a": (-3, 0), "b": (3, 0), "c": (0, 4)}
-    rows = ["u,v,kind"] + [f"{x:.4f},{y:.4f},{k}" for k in centres for x, y in
-                           rng.normal(centres[k], 0.5, size=(10, 2))]
+    rows = ["u,v,kind"] + [
+        f"{x:.4f},{y:.4f},{k}"
+        for k in centres
+        for x, y in rng.normal(centres[k], 0.5, size=(10, 2))
+    ]
     (tmp_path / "three.csv").write_text("\n".join(rows) + "\n")
-    result = nnexp(tmp_path, "dataset=csv", "dataset.path=three.csv", "dataset.target=kind",
-                   "optimizer=adam", "lr=0.05", "epochs=300")
+    result = nnexp(
+        tmp_path,
+        "dataset=csv",
+        "dataset.path=three.csv",
+        "dataset.target=kind",
+        "optimizer=adam",
+        "lr=0.05",
+        "epochs=300",
+    )
     assert result.returncode == 0, result.stderr
     result = predict(tmp_path, str(only_run(tmp_path)), "3", "0")
     assert result.returncode == 0, result.stderr

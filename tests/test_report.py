@@ -1,6 +1,7 @@
 """``nnexp.report`` on sweep folders made by hand: what it reads from run folders, how
 it ranks and groups jobs, which plots it draws, the two reports, and the
 ``nnexp report`` command that rebuilds them (also for an interrupted sweep)."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli import nnexp
 from omegaconf import OmegaConf
 
-from cli import nnexp
 from nnexp.sweep import report
 
 BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -22,14 +23,31 @@ BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 def make_sweep(root: Path, task: list[str], extra: list[str] = ()) -> Path:
     """A sweep folder with the multirun.yaml Hydra's basic sweeper saves."""
     root.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save({"hydra": {"sweeper": {"_target_": BASIC, "params": None}, "overrides": {
-        "hydra": [f"hydra.sweep.dir={root}", "hydra.mode=MULTIRUN", *extra], "task": task}}},
-        root / "multirun.yaml")
+    OmegaConf.save(
+        {
+            "hydra": {
+                "sweeper": {"_target_": BASIC, "params": None},
+                "overrides": {
+                    "hydra": [f"hydra.sweep.dir={root}", "hydra.mode=MULTIRUN", *extra],
+                    "task": task,
+                },
+            }
+        },
+        root / "multirun.yaml",
+    )
     return root
 
 
-def make_job(sweep: Path, num: int, overrides: list[str], status: str | None = "ok",
-             loss: float = 0.5, epochs: int = 10, val: bool = False, error: str | None = None):
+def make_job(
+    sweep: Path,
+    num: int,
+    overrides: list[str],
+    status: str | None = "ok",
+    loss: float = 0.5,
+    epochs: int = 10,
+    val: bool = False,
+    error: str | None = None,
+):
     """A job folder as nnexp leaves it; ``status=None``: killed before summary.json."""
     run = sweep / str(num)
     (run / ".hydra").mkdir(parents=True)
@@ -37,7 +55,7 @@ def make_job(sweep: Path, num: int, overrides: list[str], status: str | None = "
     epoch = np.arange(epochs + 1)
     curve = 2.0 * (loss / 2.0) ** (epoch / epochs)  # from 2 down to loss
     if status == "diverged":
-        curve[epochs // 2:] = np.inf
+        curve[epochs // 2 :] = np.inf
     metrics = {"epoch": epoch, "loss": curve, "accuracy": np.linspace(0.5, 0.9, epochs + 1)}
     if val:
         metrics.update(val_loss=curve * 1.1, val_accuracy=np.linspace(0.5, 0.8, epochs + 1))
@@ -52,30 +70,50 @@ def make_job(sweep: Path, num: int, overrides: list[str], status: str | None = "
     if status == "failed":
         summary.update(objective=None, error=error or "boom")
     else:
-        summary.update(final=final, best={m: float(np.nanmin(metrics[m])) for m in names},
-                       epochs_completed=epochs if status == "ok" else epochs // 2,
-                       diverged_at=epochs // 2 if status == "diverged" else None,
-                       train_seconds=0.25)
+        summary.update(
+            final=final,
+            best={m: float(np.nanmin(metrics[m])) for m in names},
+            epochs_completed=epochs if status == "ok" else epochs // 2,
+            diverged_at=epochs // 2 if status == "diverged" else None,
+            train_seconds=0.25,
+        )
     (run / "summary.json").write_text(json.dumps(summary))
     return run
 
 
 def csv(sweep: Path) -> pd.DataFrame:
-    return pd.read_csv(sweep / "summary.csv", keep_default_na=False, na_values=[""],
-                       dtype={"run_dir": str})
+    return pd.read_csv(
+        sweep / "summary.csv", keep_default_na=False, na_values=[""], dtype={"run_dir": str}
+    )
 
 
 def test_parse_overrides_keeps_numbers_and_strings_and_writes_lists_as_text():
-    assert report.parse_overrides(["lr=0.1", "epochs=5", "activation=tanh",
-                                   "model.hidden=[4,4]", "+extra=x", "dataset=circles"]) == {
-        "lr": 0.1, "epochs": 5, "activation": "tanh", "model.hidden": "[4,4]", "extra": "x",
-        "dataset": "circles"}
+    assert report.parse_overrides(
+        [
+            "lr=0.1",
+            "epochs=5",
+            "activation=tanh",
+            "model.hidden=[4,4]",
+            "+extra=x",
+            "dataset=circles",
+        ]
+    ) == {
+        "lr": 0.1,
+        "epochs": 5,
+        "activation": "tanh",
+        "model.hidden": "[4,4]",
+        "extra": "x",
+        "dataset": "circles",
+    }
 
 
 def test_summary_csv_has_a_column_per_swept_override_and_marks_every_status(tmp_path):
     sweep = make_sweep(tmp_path / "s", ["lr=0.1,1,10", "loss=mse,bce", "epochs=10"])
-    settings = [f"lr={lr} loss={loss} epochs=10".split() for lr in ("0.1", "1", "10")
-                for loss in ("mse", "bce")]
+    settings = [
+        f"lr={lr} loss={loss} epochs=10".split()
+        for lr in ("0.1", "1", "10")
+        for loss in ("mse", "bce")
+    ]
     make_job(sweep, 0, settings[0], loss=0.3)
     make_job(sweep, 1, settings[1], loss=0.1)
     make_job(sweep, 2, settings[2], status="diverged")
@@ -95,14 +133,19 @@ def test_summary_csv_has_a_column_per_swept_override_and_marks_every_status(tmp_
     assert built.best["settings"] == {"lr": 0.1, "loss": "bce"}
 
     text = (sweep / "report.md").read_text()
-    assert "5 jobs: 2 ok, 1 diverged, 1 failed, 1 incomplete; 1 of the sweep's 6 not started" \
-        in text
+    assert (
+        "5 jobs: 2 ok, 1 diverged, 1 failed, 1 incomplete; 1 of the sweep's 6 not started" in text
+    )
     assert "`lr=0.1 loss=bce`: final training loss 0.1 (job 1, folder `1/`)" in text
     jobs = text.split("## Jobs, best first")[1]
-    assert jobs.index("| 1 | 0.1 | bce | ok |") < jobs.index("| 0 | 0.1 | mse | ok |") \
-        < jobs.index("*diverged*") < jobs.index("**failed**") < jobs.index("_incomplete_")
-    assert f"python -m nnexp -m lr=0.1,1,10 loss=mse,bce epochs=10 hydra.sweep.dir={sweep}" \
-        in text
+    assert (
+        jobs.index("| 1 | 0.1 | bce | ok |")
+        < jobs.index("| 0 | 0.1 | mse | ok |")
+        < jobs.index("*diverged*")
+        < jobs.index("**failed**")
+        < jobs.index("_incomplete_")
+    )
+    assert f"python -m nnexp -m lr=0.1,1,10 loss=mse,bce epochs=10 hydra.sweep.dir={sweep}" in text
 
 
 def test_an_override_swept_on_the_command_line_is_a_column_even_with_one_job(tmp_path):
@@ -127,8 +170,14 @@ def test_heatmap_only_when_exactly_two_parameters_are_swept(tmp_path):
 
 def test_seeds_are_averaged_per_setting(tmp_path):
     sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "seed=0,1,2"])
-    losses = {("0.1", 0): 0.4, ("0.1", 1): 0.5, ("0.1", 2): 0.6,
-              ("1", 0): 0.1, ("1", 1): 0.2, ("1", 2): 0.3}
+    losses = {
+        ("0.1", 0): 0.4,
+        ("0.1", 1): 0.5,
+        ("0.1", 2): 0.6,
+        ("1", 0): 0.1,
+        ("1", 1): 0.2,
+        ("1", 2): 0.3,
+    }
     for n, ((lr, seed), loss) in enumerate(losses.items()):
         make_job(sweep, n, [f"lr={lr}", f"seed={seed}"], loss=loss, val=True)
     built = report.build(sweep)

@@ -1,39 +1,52 @@
 """report.md of one run: the numbers, the queries, the plots and the command a reader
 needs, from a summary shaped exactly as the app makes it."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nnexp.run import artifacts
-from nnexp.run.execute import summarize
 from nnexp.core.data import Dataset, red_blue
 from nnexp.core.network import Network, init_params
 from nnexp.core.optim import OPTIMIZERS
-from nnexp.run.report import write_report
 from nnexp.core.train import Split, encode_targets, train
+from nnexp.run import artifacts
+from nnexp.run.execute import summarize
+from nnexp.run.report import write_report
 
 COMMAND = "python -m nnexp experiment=red_blue epochs=300"
-CONFIG = {"dataset": {"name": "red_blue", "val_fraction": 0.0},
-          "model": {"hidden": [4], "bias": False, "init": "uniform"},
-          "optimizer": {"name": "gd", "batch_size": None},
-          "lr": 1.0, "epochs": 300, "loss": "sse", "seed": 1, "rng": "legacy",
-          "dtype": "float64"}
+CONFIG = {
+    "dataset": {"name": "red_blue", "val_fraction": 0.0},
+    "model": {"hidden": [4], "bias": False, "init": "uniform"},
+    "optimizer": {"name": "gd", "batch_size": None},
+    "lr": 1.0,
+    "epochs": 300,
+    "loss": "sse",
+    "seed": 1,
+    "rng": "legacy",
+    "dtype": "float64",
+}
 
 
-def run_folder(tmp_path, data: Dataset, net: Network, epochs: int = 300, lr: float = 1.0,
-               loss: str = "sse"):
+def run_folder(
+    tmp_path, data: Dataset, net: Network, epochs: int = 300, lr: float = 1.0, loss: str = "sse"
+):
     """Train, write predictions.csv into tmp_path, -> the summary as ``nnexp.run.execute.run`` makes it."""
     params = init_params(net, "uniform", np.random.RandomState(1))
-    split = Split(data.transform(data.X), encode_targets(data.labels, net.n_outputs),
-                  data.labels)
+    split = Split(data.transform(data.X), encode_targets(data.labels, net.n_outputs), data.labels)
     history = train(net, params, OPTIMIZERS["gd"](params, lr), loss, split, epochs)
-    artifacts.write_frame(tmp_path / "predictions.csv",
-                          artifacts.predictions_frame(data, net, params))
+    artifacts.write_frame(
+        tmp_path / "predictions.csv", artifacts.predictions_frame(data, net, params)
+    )
     summary = summarize(history, has_validation=False)
-    summary.update(command=COMMAND, config=CONFIG, seed=1, git_commit="abc1234",
-                   versions={"nnexp": "0.1.0", "numpy": np.__version__},
-                   plots=["curves.png", "decision_boundary.png"])
+    summary.update(
+        command=COMMAND,
+        config=CONFIG,
+        seed=1,
+        git_commit="abc1234",
+        versions={"nnexp": "0.1.0", "numpy": np.__version__},
+        plots=["curves.png", "decision_boundary.png"],
+    )
     return summary
 
 
@@ -61,8 +74,7 @@ def test_report_names_the_dataset_architecture_and_status(red_blue_report):
 def test_report_has_the_final_and_best_numbers(red_blue_report):
     text, summary = red_blue_report[0].read_text(), red_blue_report[1]
     loss = summary["final"]["loss"]
-    row = (f"| loss | {loss:.6g} | {summary['best']['loss']:.6g} | "
-           f"{summary['best']['loss_epoch']} |")
+    row = f"| loss | {loss:.6g} | {summary['best']['loss']:.6g} | {summary['best']['loss_epoch']} |"
     assert row in text
     assert f"| accuracy | {summary['final']['accuracy']:.2%} |" in text
 
@@ -97,8 +109,15 @@ def test_diverged_run_says_where(tmp_path):
 
 def test_three_classes_show_one_probability_a_class(tmp_path):
     X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.1, 0.1], [0.9, 0.1], [0.1, 0.9]])
-    data = Dataset("corners", X, np.array([0, 1, 2, 0, 1, 2]), ["x", "y"], ["a", "b", "c"],
-                   queries=np.array([[0.5, 0.5]]), query_names=["centre"])
+    data = Dataset(
+        "corners",
+        X,
+        np.array([0, 1, 2, 0, 1, 2]),
+        ["x", "y"],
+        ["a", "b", "c"],
+        queries=np.array([[0.5, 0.5]]),
+        query_names=["centre"],
+    )
     net = Network(2, (4,), 3, "tanh", "softmax", bias=True)
     summary = run_folder(tmp_path, data, net, epochs=50, lr=0.5, loss="cross_entropy")
     text = write_report(tmp_path, summary, data, net).read_text()

@@ -1,6 +1,7 @@
 """Sweeps end to end through ``python -m nnexp -m ...``: the sweep folder's summary and
 reports, failures that stay local, resuming a killed sweep, the Optuna example, the
 joblib launcher; and ``nnexp.resume``, which decides what a resumed sweep skips."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from cli import nnexp, summary
+
 from nnexp.sweep import resume
 
 GRID = ("lr=0.1,1", "activation=sigmoid,tanh", "epochs=50")
@@ -29,8 +30,9 @@ def sweep(cwd: Path, *args: str, name: str = "sweep") -> tuple[str, Path]:
 
 
 def table(where: Path) -> pd.DataFrame:
-    return pd.read_csv(where / "summary.csv", keep_default_na=False, na_values=[""],
-                       dtype={"run_dir": str})
+    return pd.read_csv(
+        where / "summary.csv", keep_default_na=False, na_values=[""], dtype={"run_dir": str}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,11 @@ def test_grid_sweep_leaves_one_row_a_job_and_the_reports(grid):
     rows = table(where)
     assert list(rows.job) == [0, 1, 2, 3]
     assert rows[["lr", "activation"]].values.tolist() == [
-        [0.1, "sigmoid"], [0.1, "tanh"], [1.0, "sigmoid"], [1.0, "tanh"]]
+        [0.1, "sigmoid"],
+        [0.1, "tanh"],
+        [1.0, "sigmoid"],
+        [1.0, "tanh"],
+    ]
     assert "epochs" not in rows  # the same in every job: not a swept column
     assert set(rows.status) == {"ok"} and set(rows.epochs_completed) == {50}
     for column in ("final_loss", "best_loss", "final_accuracy", "best_accuracy", "seconds"):
@@ -60,8 +66,10 @@ def test_grid_sweep_leaves_one_row_a_job_and_the_reports(grid):
     report = (where / "report.md").read_text()
     best = rows.loc[rows.objective.idxmin()]
     assert f"`lr={best.lr:g} activation={best.activation}`" in report
-    assert f"python -m nnexp -m lr=0.1,1 activation=sigmoid,tanh epochs=50 " \
-           f"hydra.sweep.dir={where}" in report
+    assert (
+        f"python -m nnexp -m lr=0.1,1 activation=sigmoid,tanh epochs=50 "
+        f"hydra.sweep.dir={where}" in report
+    )
     page = (where / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 3
     assert "src=" not in page.replace('src="data:image/png;base64,', "")
@@ -99,11 +107,19 @@ def test_a_diverging_and_a_failing_job_stay_local_and_resume_redoes_only_them(tm
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
     where = tmp_path / "sweep"
-    args = [sys.executable, "-m", "nnexp", "-m", "lr=0.1,0.2,0.5,1,2,5", "epochs=2000",
-            f"hydra.sweep.dir={where}"]
+    args = [
+        sys.executable,
+        "-m",
+        "nnexp",
+        "-m",
+        "lr=0.1,0.2,0.5,1,2,5",
+        "epochs=2000",
+        f"hydra.sweep.dir={where}",
+    ]
     env = dict(os.environ, HYDRA_FULL_ERROR="0")
-    process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
 
     def finished():
@@ -127,13 +143,16 @@ def test_a_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
     interrupted = table(where)
     status = dict(zip(interrupted.job.astype(str), interrupted.status))
     half = sorted(set(started()) - set(done))  # begun, never finished
-    assert {n: status[n] for n in done + half} == {**dict.fromkeys(done, "ok"),
-                                                   **dict.fromkeys(half, "incomplete")}
+    assert {n: status[n] for n in done + half} == {
+        **dict.fromkeys(done, "ok"),
+        **dict.fromkeys(half, "incomplete"),
+    }
     assert len(status) == len(done) + len(half)
     assert "not started" in (where / "report.md").read_text() or len(started()) == 6
 
-    result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert finished() == [str(n) for n in range(6)]
     for n, content in kept.items():
@@ -148,8 +167,9 @@ def test_a_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
 @pytest.mark.slow
 def test_the_optuna_example_runs_a_few_trials(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    output, where = sweep(tmp_path, "hparams_search=circles_optuna",
-                          "hydra.sweeper.n_trials=3", "epochs=30")
+    output, where = sweep(
+        tmp_path, "hparams_search=circles_optuna", "hydra.sweeper.n_trials=3", "epochs=30"
+    )
     rows = table(where)
     assert list(rows.job) == [0, 1, 2] and set(rows.status) == {"ok"}
     assert {"lr", "model.hidden", "activation"} <= set(rows.columns)
@@ -166,16 +186,19 @@ def test_joblib_launcher_gives_the_same_summary_as_the_basic_one(grid, tmp_path)
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     _, where = sweep(tmp_path, *GRID, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
     _, basic = grid
-    pd.testing.assert_frame_equal(table(where).drop(columns="seconds"),
-                                  table(basic).drop(columns="seconds"))
+    pd.testing.assert_frame_equal(
+        table(where).drop(columns="seconds"), table(basic).drop(columns="seconds")
+    )
 
 
 # --- nnexp.resume ------------------------------------------------------------------------
 
+
 def _write_summary(run_dir: Path, status: str, config: dict) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "summary.json").write_text(json.dumps(
-        {"status": status, "objective": 0.5, "config": config}))
+    (run_dir / "summary.json").write_text(
+        json.dumps({"status": status, "objective": 0.5, "config": config})
+    )
 
 
 def test_finished_means_ok_or_diverged_with_the_same_config(tmp_path):
@@ -193,8 +216,7 @@ def test_finished_means_ok_or_diverged_with_the_same_config(tmp_path):
 def test_finished_compares_a_dictconfig_as_summary_json_records_it(tmp_path):
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create({"lr": 1e-08, "epochs": 5, "dataset": {"queries": None},
-                            "tag": "${lr}"})
+    cfg = OmegaConf.create({"lr": 1e-08, "epochs": 5, "dataset": {"queries": None}, "tag": "${lr}"})
     _write_summary(tmp_path, "ok", OmegaConf.to_container(cfg, resolve=True))
     assert resume.finished(tmp_path, cfg) is not None
 
@@ -211,24 +233,44 @@ def test_expected_jobs_reads_the_grid_or_the_trials_from_the_saved_config(tmp_pa
     from omegaconf import OmegaConf
 
     assert resume.expected_jobs(tmp_path) is None
-    basic = {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
-             "params": {"seed": "0,1"}}
-    OmegaConf.save({"hydra": {"sweeper": basic, "overrides": {
-        "task": ["lr=0.1,1,10", "activation=sigmoid,tanh", "epochs=5"]}}},
-        tmp_path / "multirun.yaml")
+    basic = {
+        "_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+        "params": {"seed": "0,1"},
+    }
+    OmegaConf.save(
+        {
+            "hydra": {
+                "sweeper": basic,
+                "overrides": {"task": ["lr=0.1,1,10", "activation=sigmoid,tanh", "epochs=5"]},
+            }
+        },
+        tmp_path / "multirun.yaml",
+    )
     assert resume.expected_jobs(tmp_path) == 12
     optuna = tmp_path / "optuna"
     optuna.mkdir()
-    OmegaConf.save({"hydra": {"sweeper": {"_target_": "x.OptunaSweeper", "n_trials": 7},
-                              "overrides": {"task": []}}}, optuna / "multirun.yaml")
+    OmegaConf.save(
+        {
+            "hydra": {
+                "sweeper": {"_target_": "x.OptunaSweeper", "n_trials": 7},
+                "overrides": {"task": []},
+            }
+        },
+        optuna / "multirun.yaml",
+    )
     assert resume.expected_jobs(optuna) == 7
 
 
 def test_progress_line_counts_from_one_and_names_hydras_job_number():
     ok = {"status": "ok", "objective": 0.012345678}
-    assert resume.progress_line(2, 6, ok, 1.234) == \
-        "job 3 of 6 (#2): ok, objective 0.0123457, 1.23 s"
-    assert resume.progress_line(0, None, {"status": "failed", "objective": None}, 0.01) == \
-        "job 1 (#0): failed, objective none, 0.01 s"
-    assert resume.progress_line(4, 5, ok, 0, skipped=True) == \
-        "job 5 of 5 (#4): already finished (ok, objective 0.0123457); skipped"
+    assert (
+        resume.progress_line(2, 6, ok, 1.234) == "job 3 of 6 (#2): ok, objective 0.0123457, 1.23 s"
+    )
+    assert (
+        resume.progress_line(0, None, {"status": "failed", "objective": None}, 0.01)
+        == "job 1 (#0): failed, objective none, 0.01 s"
+    )
+    assert (
+        resume.progress_line(4, 5, ok, 0, skipped=True)
+        == "job 5 of 5 (#4): already finished (ok, objective 0.0123457); skipped"
+    )

@@ -1,5 +1,6 @@
 """The training loop: the tutorials' printed numbers through the core, the gender
 tutorial's scalar rule epoch by epoch, divergence, logging, validation and determinism."""
+
 from __future__ import annotations
 
 import math
@@ -13,42 +14,49 @@ from nnexp.core.data import boolean_triples, gender, red_blue
 from nnexp.core.losses import LOSSES
 from nnexp.core.network import Network, backward, forward, init_params, predict, stack, unstack
 from nnexp.core.optim import OPTIMIZERS
-from nnexp.core.train import (History, Split, accuracy, encode_targets, evaluate, output_delta,
-                         train)
+from nnexp.core.train import History, Split, accuracy, encode_targets, evaluate, output_delta, train
 
 # The loop must never leak a RuntimeWarning (overflow, invalid, divide), even diverging.
 pytestmark = pytest.mark.filterwarnings("error")
 
 
 def _split(dataset, n_outputs: int = 1) -> Split:
-    return Split(dataset.transform(dataset.X), encode_targets(dataset.labels, n_outputs),
-                 dataset.labels)
+    return Split(
+        dataset.transform(dataset.X), encode_targets(dataset.labels, n_outputs), dataset.labels
+    )
 
 
 # --- the tutorials ---------------------------------------------------------------------
+
 
 def test_boolean_triples_tutorial():
     data = boolean_triples()
     net = Network(3, (), 1, "sigmoid", "sigmoid", bias=False)
     params = init_params(net, "uniform", np.random.RandomState(1))
-    history = train(net, params, OPTIMIZERS["gd"](params, 1.0), "sse", _split(data), 10000,
-                    log_every=1000)
+    history = train(
+        net, params, OPTIMIZERS["gd"](params, 1.0), "sse", _split(data), 10000, log_every=1000
+    )
     assert history.epochs == list(range(0, 10001, 1000))
     assert history.diverged_at == 0
     p = predict(net, params, data.transform(data.queries))
     assert p.shape == (1, 1)
     assert round(float(p[0, 0]), 8) == 0.99993704
-    np.testing.assert_array_equal(params.weights[0].round(8).ravel(),
-                                  [9.67299303, -0.20784350, -4.62963669])
+    np.testing.assert_array_equal(
+        params.weights[0].round(8).ravel(), [9.67299303, -0.20784350, -4.62963669]
+    )
     assert history.params is params
     assert history.columns["accuracy"][-1] == 1.0
 
 
-RED_BLUE_START_W1 = [[-0.16595599, 0.44064899, -0.99977125, -0.39533485],
-                     [-0.70648822, -0.81532281, -0.62747958, -0.30887855]]
+RED_BLUE_START_W1 = [
+    [-0.16595599, 0.44064899, -0.99977125, -0.39533485],
+    [-0.70648822, -0.81532281, -0.62747958, -0.30887855],
+]
 RED_BLUE_START_W2 = [[-0.20646505], [0.07763347], [-0.16161097], [0.370439]]
-RED_BLUE_W1 = [[-3.97185157, 4.66297249, -5.25188655, 1.39753303],
-               [1.35299999, -1.57439556, 1.76665557, -0.71676559]]
+RED_BLUE_W1 = [
+    [-3.97185157, 4.66297249, -5.25188655, 1.39753303],
+    [1.35299999, -1.57439556, 1.76665557, -0.71676559],
+]
 RED_BLUE_W2 = [[-7.20493687], [6.57701463], [-11.30181144], [0.89289527]]
 
 
@@ -59,8 +67,9 @@ def test_red_blue_tutorial_matches_every_printed_digit():
     # "Stage 1) Random starting synaptic weights"
     np.testing.assert_array_equal(params.weights[0].round(8), RED_BLUE_START_W1)
     np.testing.assert_array_equal(params.weights[1].round(8), RED_BLUE_START_W2)
-    history = train(net, params, OPTIMIZERS["gd"](params, 1.0), "sse", _split(data), 100_000,
-                    log_every=1000)
+    history = train(
+        net, params, OPTIMIZERS["gd"](params, 1.0), "sse", _split(data), 100_000, log_every=1000
+    )
     assert history.epochs[-1] == 100_000 and len(history.epochs) == 101
     # "Stage 2) New synaptic weights after training"
     np.testing.assert_array_equal(params.weights[0].round(8), RED_BLUE_W1)
@@ -121,8 +130,10 @@ def _as_tutorial(params):
     """Engine arrays -> (w1..w6), (b1..b3): h1 = w1 x0 + w2 x1 + b1, and so on."""
     W0, W1 = params.weights
     b0, b1 = params.biases
-    return ((W0[0, 0], W0[1, 0], W0[0, 1], W0[1, 1], W1[0, 0], W1[1, 0]),
-            (b0[0, 0], b0[0, 1], b1[0, 0]))
+    return (
+        (W0[0, 0], W0[1, 0], W0[0, 1], W0[1, 1], W1[0, 0], W1[1, 0]),
+        (b0[0, 0], b0[0, 1], b1[0, 0]),
+    )
 
 
 def test_gender_tutorial_matches_the_scalar_rule_after_every_epoch():
@@ -133,9 +144,18 @@ def test_gender_tutorial_matches_the_scalar_rule_after_every_epoch():
     w0, b0 = _as_tutorial(params)
 
     engine = {}
-    train(net, params, OPTIMIZERS["gd"](params, 0.1), "mse", split, 1000, batch_size=1,
-          shuffle=False, log_every=1,
-          on_log=lambda epoch, row: engine.__setitem__(epoch, _as_tutorial(params)))
+    train(
+        net,
+        params,
+        OPTIMIZERS["gd"](params, 0.1),
+        "mse",
+        split,
+        1000,
+        batch_size=1,
+        shuffle=False,
+        log_every=1,
+        on_log=lambda epoch, row: engine.__setitem__(epoch, _as_tutorial(params)),
+    )
     assert sorted(engine) == list(range(1001))
 
     compared = []
@@ -155,6 +175,7 @@ def test_gender_tutorial_matches_the_scalar_rule_after_every_epoch():
 
 
 # --- divergence ------------------------------------------------------------------------
+
 
 def _random_split(seed: int, rows: int, features: int, classes: int) -> Split:
     """Normal points with random labels, targets encoded for one output (two classes)
@@ -176,8 +197,15 @@ def _diverging_run(lr, log_every, epochs=500):
     params = init_params(DIVERGING, "normal", np.random.default_rng(1))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        history = train(DIVERGING, params, OPTIMIZERS["gd"](params, lr), "mse",
-                        _regression_problem(), epochs, log_every=log_every)
+        history = train(
+            DIVERGING,
+            params,
+            OPTIMIZERS["gd"](params, lr),
+            "mse",
+            _regression_problem(),
+            epochs,
+            log_every=log_every,
+        )
     return history, params
 
 
@@ -213,9 +241,18 @@ def test_divergence_replay_restores_optimizer_state_and_shuffling(name, shuffle)
     for log_every in (1, 9):
         rng = np.random.default_rng(1)
         params = init_params(DIVERGING, "normal", rng)
-        history = train(DIVERGING, params, OPTIMIZERS[name](params, 1e6), "mse",
-                        _regression_problem(), 500, batch_size=3 if shuffle else None,
-                        shuffle=shuffle, rng=rng, log_every=log_every)
+        history = train(
+            DIVERGING,
+            params,
+            OPTIMIZERS[name](params, 1e6),
+            "mse",
+            _regression_problem(),
+            500,
+            batch_size=3 if shuffle else None,
+            shuffle=shuffle,
+            rng=rng,
+            log_every=log_every,
+        )
         runs.append((history, params, rng.random()))
     (dense, dense_params, dense_next), (sparse, sparse_params, sparse_next) = runs
     assert 1 < dense.diverged_at == sparse.diverged_at == sparse.epochs[-1]
@@ -244,8 +281,15 @@ def test_one_diverging_replica_stops_alone():
     data = _regression_problem()
     lrs = np.array([0.01, 1e6, 0.05])
     stacked = stack([init_params(DIVERGING, "normal", np.random.default_rng(s)) for s in (1, 2, 3)])
-    history = train(DIVERGING, stacked, OPTIMIZERS["gd"](stacked, lrs.reshape(-1, 1, 1)), "mse",
-                    data, 400, log_every=50)
+    history = train(
+        DIVERGING,
+        stacked,
+        OPTIMIZERS["gd"](stacked, lrs.reshape(-1, 1, 1)),
+        "mse",
+        data,
+        400,
+        log_every=50,
+    )
     single_d = []
     for r, (s, lr) in enumerate(zip((1, 2, 3), lrs)):
         p = init_params(DIVERGING, "normal", np.random.default_rng(s))
@@ -269,14 +313,34 @@ def test_one_diverging_replica_among_shuffled_replicas():
     seeds, lrs = (1, 2, 3), np.array([0.02, 1e6, 0.05])
     rngs = [np.random.default_rng(s) for s in seeds]
     stacked = stack([init_params(DIVERGING, "normal", r) for r in rngs])
-    history = train(DIVERGING, stacked, OPTIMIZERS["momentum"](stacked, lrs.reshape(-1, 1, 1)),
-                    "mse", data, 120, batch_size=3, shuffle=True, rng=rngs, log_every=25)
+    history = train(
+        DIVERGING,
+        stacked,
+        OPTIMIZERS["momentum"](stacked, lrs.reshape(-1, 1, 1)),
+        "mse",
+        data,
+        120,
+        batch_size=3,
+        shuffle=True,
+        rng=rngs,
+        log_every=25,
+    )
     assert history.epochs[-1] == 120
     for r, (s, lr) in enumerate(zip(seeds, lrs)):
         rng = np.random.default_rng(s)
         p = init_params(DIVERGING, "normal", rng)
-        h = train(DIVERGING, p, OPTIMIZERS["momentum"](p, float(lr)), "mse", data, 120,
-                  batch_size=3, shuffle=True, rng=rng, log_every=25)
+        h = train(
+            DIVERGING,
+            p,
+            OPTIMIZERS["momentum"](p, float(lr)),
+            "mse",
+            data,
+            120,
+            batch_size=3,
+            shuffle=True,
+            rng=rng,
+            log_every=25,
+        )
         assert history.diverged_at[r] == h.diverged_at
         if h.diverged_at == 0:
             for a, b in zip(unstack(stacked, r).arrays(), p.arrays()):
@@ -287,31 +351,45 @@ def test_one_diverging_replica_among_shuffled_replicas():
 def test_all_replicas_diverging_stops_the_run():
     data = _regression_problem()
     stacked = stack([init_params(DIVERGING, "normal", np.random.default_rng(s)) for s in (1, 2)])
-    history = train(DIVERGING, stacked, OPTIMIZERS["gd"](stacked, 1e6), "mse", data, 5000,
-                    log_every=100)
+    history = train(
+        DIVERGING, stacked, OPTIMIZERS["gd"](stacked, 1e6), "mse", data, 5000, log_every=100
+    )
     assert np.all(history.diverged_at > 0)
     assert history.epochs[-1] < 5000
 
 
 # --- logging ---------------------------------------------------------------------------
 
+
 def _small_run(epochs, log_every, **kwargs):
     data = _split(red_blue())
     net = Network(2, (3,), 1, "tanh", "sigmoid", bias=True)
     params = init_params(net, "normal", np.random.default_rng(0))
     calls = []
-    history = train(net, params, OPTIMIZERS["gd"](params, 0.5), "bce", data, epochs,
-                    log_every=log_every, on_log=lambda e, row: calls.append((e, row)), **kwargs)
+    history = train(
+        net,
+        params,
+        OPTIMIZERS["gd"](params, 0.5),
+        "bce",
+        data,
+        epochs,
+        log_every=log_every,
+        on_log=lambda e, row: calls.append((e, row)),
+        **kwargs,
+    )
     return history, params, calls
 
 
-@pytest.mark.parametrize("epochs,log_every,expected", [
-    (25, 10, [0, 10, 20, 25]),
-    (20, 10, [0, 10, 20]),
-    (5, 1, [0, 1, 2, 3, 4, 5]),
-    (3, 100, [0, 3]),
-    (0, 1, [0]),
-])
+@pytest.mark.parametrize(
+    "epochs,log_every,expected",
+    [
+        (25, 10, [0, 10, 20, 25]),
+        (20, 10, [0, 10, 20]),
+        (5, 1, [0, 1, 2, 3, 4, 5]),
+        (3, 100, [0, 3]),
+        (0, 1, [0]),
+    ],
+)
 def test_log_every_rows_and_the_last_epoch(epochs, log_every, expected):
     history, _, calls = _small_run(epochs, log_every)
     assert history.epochs == expected
@@ -339,11 +417,18 @@ def test_logged_loss_is_the_loss_of_the_parameters_at_that_epoch():
     params = init_params(net, "normal", np.random.default_rng(0))
     start = params.copy()
     seen = {}
-    train(net, params, OPTIMIZERS["gd"](params, 0.5), "bce", data, 4,
-          on_log=lambda e, row: seen.__setitem__(e, (row, params.copy())))
+    train(
+        net,
+        params,
+        OPTIMIZERS["gd"](params, 0.5),
+        "bce",
+        data,
+        4,
+        on_log=lambda e, row: seen.__setitem__(e, (row, params.copy())),
+    )
     row0, p0 = seen[0]
     assert row0["loss"] == LOSSES["bce"].value(predict(net, start, data.X), data.Y)
-    for epoch, (row, p) in seen.items():
+    for _epoch, (row, p) in seen.items():
         out = predict(net, p, data.X)
         assert row["loss"] == LOSSES["bce"].value(out, data.Y)
         assert row["accuracy"] == accuracy(out, data.labels)
@@ -357,8 +442,7 @@ def test_validation_metrics():
     val = Split(Xv, encode_targets(labels_v, 1), labels_v)
     history, params, calls = _small_run(30, 10, validation=val)
     net = Network(2, (3,), 1, "tanh", "sigmoid", bias=True)
-    assert set(history.columns) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr",
-                                    "seconds"}
+    assert set(history.columns) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
     assert len(history.columns["val_loss"]) == len(history.epochs) == 4
     out = predict(net, params, Xv)
     assert history.columns["val_loss"][-1] == LOSSES["bce"].value(out, val.Y)
@@ -372,6 +456,7 @@ def test_validation_metrics():
 
 
 # --- batches and shuffling -------------------------------------------------------------
+
 
 def _batch_problem():
     return _random_split(8, rows=7, features=3, classes=3)
@@ -387,7 +472,7 @@ def _manual_epochs(params, data, lr, epochs, batch_size, rng=None):
     for _ in range(epochs):
         order = np.arange(n) if rng is None else rng.permutation(n)
         for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             acts = forward(BATCH_NET, params, data.X[idx])
             grads = backward(BATCH_NET, params, acts, delta_of(acts[-1], data.Y[idx]))
             for p, g in zip(params.arrays(), grads.arrays()):
@@ -399,8 +484,17 @@ def test_mini_batches_follow_the_written_out_loop(shuffle):
     data = _batch_problem()
     params = init_params(BATCH_NET, "normal", np.random.default_rng(0))
     manual = params.copy()
-    train(BATCH_NET, params, OPTIMIZERS["gd"](params, 0.2), "cross_entropy", data, 15,
-          batch_size=3, shuffle=shuffle, rng=np.random.default_rng(42) if shuffle else None)
+    train(
+        BATCH_NET,
+        params,
+        OPTIMIZERS["gd"](params, 0.2),
+        "cross_entropy",
+        data,
+        15,
+        batch_size=3,
+        shuffle=shuffle,
+        rng=np.random.default_rng(42) if shuffle else None,
+    )
     _manual_epochs(manual, data, 0.2, 15, 3, np.random.default_rng(42) if shuffle else None)
     for a, b in zip(params.arrays(), manual.arrays()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
@@ -410,8 +504,18 @@ def _shuffled_run(seed, name="momentum"):
     data = _batch_problem()
     rng = np.random.default_rng(seed)
     params = init_params(BATCH_NET, "he", rng)
-    history = train(BATCH_NET, params, OPTIMIZERS[name](params, 0.05), "cross_entropy", data,
-                    30, batch_size=2, shuffle=True, rng=rng, log_every=5)
+    history = train(
+        BATCH_NET,
+        params,
+        OPTIMIZERS[name](params, 0.05),
+        "cross_entropy",
+        data,
+        30,
+        batch_size=2,
+        shuffle=True,
+        rng=rng,
+        log_every=5,
+    )
     return history, params
 
 
@@ -432,10 +536,26 @@ def test_shuffling_changes_the_order_but_batch_size_none_is_full_batch():
     by_n = full.copy()
     shuffled = full.copy()
     train(BATCH_NET, full, OPTIMIZERS["gd"](full, 0.2), "cross_entropy", data, 10)
-    train(BATCH_NET, by_n, OPTIMIZERS["gd"](by_n, 0.2), "cross_entropy", data, 10,
-          batch_size=len(data.X))
-    train(BATCH_NET, shuffled, OPTIMIZERS["gd"](shuffled, 0.2), "cross_entropy", data, 10,
-          batch_size=3, shuffle=True, rng=np.random.default_rng(1))
+    train(
+        BATCH_NET,
+        by_n,
+        OPTIMIZERS["gd"](by_n, 0.2),
+        "cross_entropy",
+        data,
+        10,
+        batch_size=len(data.X),
+    )
+    train(
+        BATCH_NET,
+        shuffled,
+        OPTIMIZERS["gd"](shuffled, 0.2),
+        "cross_entropy",
+        data,
+        10,
+        batch_size=3,
+        shuffle=True,
+        rng=np.random.default_rng(1),
+    )
     for a, b in zip(full.arrays(), by_n.arrays()):
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(full.weights[0], shuffled.weights[0])
@@ -443,10 +563,12 @@ def test_shuffling_changes_the_order_but_batch_size_none_is_full_batch():
 
 # --- helpers ---------------------------------------------------------------------------
 
+
 def test_encode_targets_and_accuracy():
     labels = np.array([0, 2, 1, 2])
-    np.testing.assert_array_equal(encode_targets(labels, 3),
-                                  [[1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(
+        encode_targets(labels, 3), [[1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1]]
+    )
     np.testing.assert_array_equal(encode_targets(np.array([1, 0]), 1), [[1.0], [0.0]])
     assert encode_targets(np.array([1, 0]), 1, dtype=np.float32).dtype == np.float32
     out = np.array([[0.6], [0.5], [0.49], [0.1]])

@@ -9,6 +9,7 @@
    dataset, a finished run to resume) runs nnexp's ordinary task there instead, which
    records or skips it exactly as the basic launcher would.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,9 +17,9 @@ import multiprocessing
 import os
 import pickle
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Sequence
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, configure_log, run_job, setup_globals
@@ -51,8 +52,11 @@ def _output_dir(sweep_config) -> Path:
 def _plain_task_config(sweep_config) -> dict:
     """The job's own config as resolved plain values, without Hydra's node: what
     validation and grouping read, at a fraction of a DictConfig copy's cost."""
-    return {key: OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node)
-            else node for key, node in sweep_config.items() if key != "hydra"}
+    return {
+        key: OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        for key, node in sweep_config.items()
+        if key != "hydra"
+    }
 
 
 def _write_task(cfg) -> float:
@@ -61,8 +65,13 @@ def _write_task(cfg) -> float:
 
 
 def _run(num: int) -> JobReturn:
-    return run_job(hydra_context=_CONTEXT[0], task_function=_write_task, config=_JOBS[num],
-                   job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+    return run_job(
+        hydra_context=_CONTEXT[0],
+        task_function=_write_task,
+        config=_JOBS[num],
+        job_dir_key="hydra.sweep.dir",
+        job_subdir_key="hydra.sweep.subdir",
+    )
 
 
 def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
@@ -75,15 +84,22 @@ def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
             # The resolved values grouping read, as configs again (a third of a copy's cost).
             cfgs = [OmegaConf.create(_READY[num]) for num in nums]
             _TRAINED.update(zip(nums, batched.train_group(cfgs)))
-            log.info("trained jobs %s together: %d replicas in %.2f s", _span(nums), len(nums),
-                     time.perf_counter() - started)
+            log.info(
+                "trained jobs %s together: %d replicas in %.2f s",
+                _span(nums),
+                len(nums),
+                time.perf_counter() - started,
+            )
         except Exception as error:
             # A bad value, an unreadable dataset or anything else: no job is lost with its
             # group. Each trains alone, and one that fails again records its own error in
             # its own folder, as with any launcher.
             known = isinstance(error, (ConfigError, DataError))
-            log.warning("jobs %s train alone: %s", _span(nums),
-                        error if known else f"{type(error).__name__}: {error}")
+            log.warning(
+                "jobs %s train alone: %s",
+                _span(nums),
+                error if known else f"{type(error).__name__}: {error}",
+            )
     return [_run(num) for num in nums]
 
 
@@ -114,21 +130,24 @@ def _units(jobs: dict, ready: dict, max_replicas: int, workers: int) -> list:
         largest = max(chunks, key=len)
         half = -(-len(largest) // 2)
         i = chunks.index(largest)
-        chunks[i:i + 1] = [largest[:half], largest[half:]]
-    return [(chunk, True) for chunk in chunks] + [([num], False) for num in jobs
-                                                  if num not in ready]
+        chunks[i : i + 1] = [largest[:half], largest[half:]]
+    return [(chunk, True) for chunk in chunks] + [
+        ([num], False) for num in jobs if num not in ready
+    ]
 
 
-def launch(launcher, job_overrides: Sequence[Sequence[str]],
-           initial_job_idx: int) -> Sequence[JobReturn]:
+def launch(
+    launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+) -> Sequence[JobReturn]:
     setup_globals()
     config = launcher.config
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
     for name in ("max_replicas", "n_jobs"):
         value, low = getattr(launcher, name), 1 if name == "max_replicas" else 0
         if not isinstance(value, int) or value < low:
-            raise ValueError(f"hydra.launcher.{name}={value!r} is not allowed: it must be an "
-                             f"integer >= {low}")
+            raise ValueError(
+                f"hydra.launcher.{name}={value!r} is not allowed: it must be an integer >= {low}"
+            )
     sweep_dir = Path(str(config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
     _JOBS.clear()
@@ -142,8 +161,11 @@ def launch(launcher, job_overrides: Sequence[Sequence[str]],
             sweep_config.hydra.job.id = num
             sweep_config.hydra.job.num = num
         _JOBS[num] = sweep_config
-    log.info("composed %d job configs (%d by Hydra, the rest derived from them)",
-             len(_JOBS), composer.composed)
+    log.info(
+        "composed %d job configs (%d by Hydra, the rest derived from them)",
+        len(_JOBS),
+        composer.composed,
+    )
 
     _READY.clear()
     _READY.update(_trainable(_JOBS, sweep_dir))
@@ -227,9 +249,14 @@ class _Composer:
 
     def _compose(self, overrides: list[str]):
         parsed = self.parser.parse_overrides(overrides)
-        replica = [o for o in parsed if o.key_or_group in batched.REPLICA_OPTIONS
-                   and not o.is_add() and not o.is_delete()
-                   and not o.is_sweep_override()]
+        replica = [
+            o
+            for o in parsed
+            if o.key_or_group in batched.REPLICA_OPTIONS
+            and not o.is_add()
+            and not o.is_delete()
+            and not o.is_sweep_override()
+        ]
         rest = tuple(o.input_line for o in parsed if o not in replica)
         if rest not in self.templates:
             composed = self._hydra(overrides)

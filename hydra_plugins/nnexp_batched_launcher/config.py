@@ -14,5 +14,6 @@ class BatchedLauncherConf:
     n_jobs: int = 0
 
 
-ConfigStore.instance().store(group="hydra/launcher", name="batched", node=BatchedLauncherConf,
-                             provider="nnexp")
+ConfigStore.instance().store(
+    group="hydra/launcher", name="batched", node=BatchedLauncherConf, provider="nnexp"
+)

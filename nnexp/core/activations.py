@@ -6,10 +6,11 @@ Functions and derivatives take NumPy's ``out=``: without it they return a new ar
 leave their input alone; with it they write into ``out`` (which may be the input itself)
 and return it, so a large batch's passes can reuse their arrays from step to step.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

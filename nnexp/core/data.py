@@ -4,10 +4,11 @@ Features are kept as the user sees them (pounds, inches, coordinates); ``shift``
 ``scale`` say how the network sees them: ``(X - shift) / scale``. Generated datasets draw
 from their own ``seed``, independent of the training seed.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 
@@ -63,25 +64,63 @@ class Dataset:
 def boolean_triples() -> Dataset:
     # The output is the first input: [1, 0, 0] is the unseen query.
     X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float)
-    return Dataset("boolean_triples", X, np.array([0, 1, 1, 0]), ["x1", "x2", "x3"],
-                   ["0", "1"], queries=np.array([[1.0, 0.0, 0.0]]), query_names=["[1 0 0]"])
+    return Dataset(
+        "boolean_triples",
+        X,
+        np.array([0, 1, 1, 0]),
+        ["x1", "x2", "x3"],
+        ["0", "1"],
+        queries=np.array([[1.0, 0.0, 0.0]]),
+        query_names=["[1 0 0]"],
+    )
 
 
 def gender() -> Dataset:
     # Pounds and inches; the tutorial shifts them by 135 and 66 before training.
     X = np.array([[133, 65], [160, 72], [152, 70], [120, 60]], dtype=float)
-    return Dataset("gender", X, np.array([1, 0, 0, 1]), ["weight", "height"],
-                   ["male", "female"], queries=np.array([[128.0, 63.0], [155.0, 68.0]]),
-                   query_names=["Emily", "Frank"], shift=np.array([135.0, 66.0]))
+    return Dataset(
+        "gender",
+        X,
+        np.array([1, 0, 0, 1]),
+        ["weight", "height"],
+        ["male", "female"],
+        queries=np.array([[128.0, 63.0], [155.0, 68.0]]),
+        query_names=["Emily", "Frank"],
+        shift=np.array([135.0, 66.0]),
+    )
 
 
 def red_blue() -> Dataset:
-    X = np.array([[0, 0], [0, 1], [0, 2], [-1, 0], [-2, -2], [-2, -1], [-1, -1],
-                  [1, -1], [1, 0], [1, 1], [2, 0], [3, 0], [0, -3], [0, -2], [2, -2]],
-                 dtype=float)
+    X = np.array(
+        [
+            [0, 0],
+            [0, 1],
+            [0, 2],
+            [-1, 0],
+            [-2, -2],
+            [-2, -1],
+            [-1, -1],
+            [1, -1],
+            [1, 0],
+            [1, 1],
+            [2, 0],
+            [3, 0],
+            [0, -3],
+            [0, -2],
+            [2, -2],
+        ],
+        dtype=float,
+    )
     labels = np.array([0] * 7 + [1] * 8)
-    return Dataset("red_blue", X, labels, ["x", "y"], ["blue", "red"],
-                   queries=np.array([[2.0, -3.0]]), query_names=["(2, -3)"])
+    return Dataset(
+        "red_blue",
+        X,
+        labels,
+        ["x", "y"],
+        ["blue", "red"],
+        queries=np.array([[2.0, -3.0]]),
+        query_names=["(2, -3)"],
+    )
 
 
 def xor(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -141,16 +180,19 @@ def parse_queries(queries, features: list[str]) -> np.ndarray:
     if queries is None or len(queries) == 0:
         return np.zeros((0, d))
     if isinstance(queries, (str, bytes)) or not isinstance(queries, (list, tuple)):
-        raise DataError(f"dataset.queries={queries!r} is not a list of points: "
-                        f"write e.g. [[{', '.join(['0'] * d)}]]")
+        raise DataError(
+            f"dataset.queries={queries!r} is not a list of points: "
+            f"write e.g. [[{', '.join(['0'] * d)}]]"
+        )
     # A flat list of numbers is one point.
     points = [queries] if not any(isinstance(q, (list, tuple)) for q in queries) else queries
     rows = []
     for i, point in enumerate(points):
         if not isinstance(point, (list, tuple)) or len(point) != d:
             got = f"{len(point)} values" if isinstance(point, (list, tuple)) else repr(point)
-            raise DataError(f"dataset.queries[{i}]: expected {d} numbers "
-                            f"({', '.join(features)}), got {got}")
+            raise DataError(
+                f"dataset.queries[{i}]: expected {d} numbers ({', '.join(features)}), got {got}"
+            )
         rows.append([_query_number(i, f, v) for f, v in zip(features, point)])
     return np.array(rows, dtype=np.float64)
 
@@ -174,8 +216,11 @@ def with_queries(data: Dataset, queries) -> Dataset:
     if queries is None or queries in ([], ()):
         return data
     points = parse_queries(queries, data.feature_names)
-    return replace(data, queries=points,
-                   query_names=["[" + ", ".join(f"{v:g}" for v in row) + "]" for row in points])
+    return replace(
+        data,
+        queries=points,
+        query_names=["[" + ", ".join(f"{v:g}" for v in row) + "]" for row in points],
+    )
 
 
 def hold_out(data: Dataset, fraction: float, seed: int) -> Dataset:
@@ -188,8 +233,13 @@ def hold_out(data: Dataset, fraction: float, seed: int) -> Dataset:
         raise DataError(f"val_fraction={fraction} leaves no training rows out of {n}")
     order = np.random.default_rng(seed).permutation(n)
     val, keep = np.sort(order[:n_val]), np.sort(order[n_val:])
-    return replace(data, X=data.X[keep], labels=data.labels[keep],
-                   X_val=data.X[val], labels_val=data.labels[val])
+    return replace(
+        data,
+        X=data.X[keep],
+        labels=data.labels[keep],
+        X_val=data.X[val],
+        labels_val=data.labels[val],
+    )
 
 
 def standardized(data: Dataset) -> Dataset:

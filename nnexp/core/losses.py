@@ -5,10 +5,11 @@ are reduced over the last two axes, so they have the leading shape (a float for 
 network, ``(R,)`` for R replicas). Targets are 0/1 columns for one output and one-hot
 rows for softmax outputs.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -14,11 +14,12 @@ BLAS rounds some small products differently when a matrix's leading dimension ch
 and the batched launcher promises each replica its own run's numbers bit for bit. The
 one copy between the layouts (``relaid``) moves a row of h floats as one item.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class Params:
     def arrays(self) -> list[np.ndarray]:
         return [*self.weights, *self.biases]
 
-    def copy(self) -> "Params":
+    def copy(self) -> Params:
         return Params([w.copy() for w in self.weights], [b.copy() for b in self.biases])
 
 
@@ -215,10 +216,10 @@ class Buffers:
     derivatives: list[np.ndarray]
     grads: Params
     ones: np.ndarray
-    wide: "SideBySide | None" = None
+    wide: SideBySide | None = None
 
     @classmethod
-    def like(cls, net: Network, params: Params, X: np.ndarray) -> "Buffers":
+    def like(cls, net: Network, params: Params, X: np.ndarray) -> Buffers:
         """Buffers for batches shaped like ``X: (..., n, d)``, with ``params``' replicas."""
         W = params.weights[0]
         rows = (*W.shape[:-2], X.shape[-2])  # (..., n)
@@ -229,12 +230,17 @@ class Buffers:
         if W.ndim == 3 and X.ndim == 2 and hidden and W.shape[-1] > 1:
             R, n, h = hidden[0].shape
             wide = SideBySide(*(np.empty((n, R, h), dtype) for _ in range(3)))
-        return cls(acts=layers,
-                   deltas=[np.empty_like(a) for a in hidden],
-                   derivatives=[np.empty_like(a) for a in hidden],
-                   grads=Params([np.empty_like(w) for w in params.weights],
-                                [np.empty_like(b) for b in params.biases]),
-                   ones=np.ones((1, X.shape[-2]), dtype), wide=wide)
+        return cls(
+            acts=layers,
+            deltas=[np.empty_like(a) for a in hidden],
+            derivatives=[np.empty_like(a) for a in hidden],
+            grads=Params(
+                [np.empty_like(w) for w in params.weights],
+                [np.empty_like(b) for b in params.biases],
+            ),
+            ones=np.ones((1, X.shape[-2]), dtype),
+            wide=wide,
+        )
 
 
 @dataclass
@@ -262,8 +268,9 @@ def _row_sums(delta: np.ndarray, ones: np.ndarray | None, out: np.ndarray | None
     return (np.dot if delta.ndim == 2 else np.matmul)(ones, delta, out=out)
 
 
-def forward(net: Network, params: Params, X: np.ndarray,
-            buffers: Buffers | None = None) -> list[np.ndarray]:
+def forward(
+    net: Network, params: Params, X: np.ndarray, buffers: Buffers | None = None
+) -> list[np.ndarray]:
     """X: (..., n, d) -> [X, a_1, ..., a_L], a_l: (..., n, sizes[l]).
 
     With ``buffers`` the activations are written into ``buffers.acts`` (and stay valid
@@ -287,7 +294,7 @@ def forward(net: Network, params: Params, X: np.ndarray,
     return acts
 
 
-def _side_by_side_layer(X, W, b, act, wide: "SideBySide", out: np.ndarray) -> np.ndarray:
+def _side_by_side_layer(X, W, b, act, wide: SideBySide, out: np.ndarray) -> np.ndarray:
     """The first layer of replicas on a shared input: the GEMM lands in ``wide.act``,
     which is activated there, where its (n, R, h) memory is contiguous (NumPy's fast
     path for elementwise passes), then copied replica-first into ``out``."""
@@ -299,15 +306,21 @@ def _side_by_side_layer(X, W, b, act, wide: "SideBySide", out: np.ndarray) -> np
     return relaid(z.transpose(1, 0, 2), out)
 
 
-def predict(net: Network, params: Params, X: np.ndarray,
-            buffers: Buffers | None = None) -> np.ndarray:
+def predict(
+    net: Network, params: Params, X: np.ndarray, buffers: Buffers | None = None
+) -> np.ndarray:
     """X: (..., n, d) -> output layer (..., n, k) (in ``buffers``, when given)."""
     with np.errstate(over="ignore", under="ignore"):
         return forward(net, params, X, buffers)[-1]
 
 
-def backward(net: Network, params: Params, acts: list[np.ndarray], delta: np.ndarray,
-             buffers: Buffers | None = None) -> Params:
+def backward(
+    net: Network,
+    params: Params,
+    acts: list[np.ndarray],
+    delta: np.ndarray,
+    buffers: Buffers | None = None,
+) -> Params:
     """Gradients of the loss, given ``delta = dL/dz`` of the output layer (..., n, k).
 
     Returns a Params of gradients with the parameters' shapes: ``buffers.grads``, written

@@ -12,6 +12,7 @@ per-replica coefficients is rounded to the parameters' dtype once, after derivin
 the update needs from its float64 values, and ``beta ** t`` is Python's power for each
 replica (NumPy's array power rounds differently for about one ``t`` in ten).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,9 @@ def _one_minus_power(beta, t: int, dtype):
     if np.ndim(beta) == 0:
         return 1.0 - float(beta) ** t
     values = np.asarray(beta, dtype=np.float64)
-    return np.array([1.0 - b ** t for b in values.ravel().tolist()]).reshape(
-        values.shape).astype(dtype)
+    return (
+        np.array([1.0 - b**t for b in values.ravel().tolist()]).reshape(values.shape).astype(dtype)
+    )
 
 
 class GradientDescent:
@@ -89,8 +91,7 @@ class Momentum(GradientDescent):
 class Adam(GradientDescent):
     """Adam (Kingma & Ba, 2015) with bias-corrected moments."""
 
-    def __init__(self, params: Params, lr, weight_decay=0.0, beta1=0.9, beta2=0.999,
-                 eps=1e-8, **_):
+    def __init__(self, params: Params, lr, weight_decay=0.0, beta1=0.9, beta2=0.999, eps=1e-8, **_):
         super().__init__(params, lr, weight_decay)
         self.delta_scale = None
         self.betas = (beta1, beta2)  # as given: the bias corrections' powers start from them

@@ -3,19 +3,19 @@
 Works on one network or on R stacked replicas (see ``network``): metrics then come back
 as ``(R,)`` arrays and each replica has its own divergence epoch.
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from .activations import ACTIVATIONS
 from .losses import LOSSES, OUTPUT_DELTAS
-from .network import (Buffers, Network, Params, backward, forward, lay_side_by_side,
-                      predict)
+from .network import Buffers, Network, Params, backward, forward, lay_side_by_side, predict
 
 
 @dataclass
@@ -59,6 +59,7 @@ def output_delta(net: Network, loss: str) -> Callable[[np.ndarray, np.ndarray], 
         g = grad(out, Y)
         g *= derivative(out)
         return g
+
     return elementwise
 
 
@@ -91,24 +92,33 @@ def _batches(data: Split, batch_size: int | None, rng, replicas: int | None) -> 
     else:
         order = np.stack([r.permutation(n) for r in rng])  # (R, n)
     size = batch_size or n
-    return [(data.X[idx], data.Y[idx]) for idx in
-            (order[..., i:i + size] for i in range(0, n, size))]
+    return [
+        (data.X[idx], data.Y[idx]) for idx in (order[..., i : i + size] for i in range(0, n, size))
+    ]
 
 
 def _fixed_batches(data: Split, batch_size: int | None) -> list:
     """The same (X, Y) batches every epoch, in dataset order, as views (no copies)."""
     n = len(data.X)
     size = batch_size or n
-    return [(data.X[i:i + size], data.Y[i:i + size]) for i in range(0, n, size)]
+    return [(data.X[i : i + size], data.Y[i : i + size]) for i in range(0, n, size)]
 
 
-def evaluate(net: Network, params: Params, loss: str, split: Split, prefix: str = "",
-             buffers: Buffers | None = None) -> dict:
+def evaluate(
+    net: Network,
+    params: Params,
+    loss: str,
+    split: Split,
+    prefix: str = "",
+    buffers: Buffers | None = None,
+) -> dict:
     """Loss and accuracy on the whole split; ``buffers`` (shaped like ``split.X``) spare a
     large split its fresh arrays."""
     out = predict(net, params, split.X, buffers)
-    return {prefix + "loss": LOSSES[loss].value(out, split.Y),
-            prefix + "accuracy": accuracy(out, split.labels)}
+    return {
+        prefix + "loss": LOSSES[loss].value(out, split.Y),
+        prefix + "accuracy": accuracy(out, split.labels),
+    }
 
 
 def _all_finite(loss) -> bool:
@@ -123,8 +133,10 @@ class _Checkpoint:
 
     def __init__(self, params: Params, optimizer, rng):
         self.params = [p.copy() for p in params.arrays()]
-        self.optimizer = {k: [a.copy() for a in v] if isinstance(v, list) else v
-                          for k, v in vars(optimizer).items()}
+        self.optimizer = {
+            k: [a.copy() for a in v] if isinstance(v, list) else v
+            for k, v in vars(optimizer).items()
+        }
         self.rngs = [] if rng is None else list(rng) if isinstance(rng, list) else [rng]
         self.rng_states = [_rng_state(r) for r in self.rngs]
 
@@ -147,10 +159,20 @@ def _set_rng_state(rng, state) -> None:
         rng.bit_generator.state = state
 
 
-def train(net: Network, params: Params, optimizer, loss: str, data: Split, epochs: int,
-          batch_size: int | None = None, shuffle: bool = False, log_every: int = 1,
-          rng=None, validation: Split | None = None,
-          on_log: Callable[[int, dict], None] | None = None) -> History:
+def train(
+    net: Network,
+    params: Params,
+    optimizer,
+    loss: str,
+    data: Split,
+    epochs: int,
+    batch_size: int | None = None,
+    shuffle: bool = False,
+    log_every: int = 1,
+    rng=None,
+    validation: Split | None = None,
+    on_log: Callable[[int, dict], None] | None = None,
+) -> History:
     """Train ``params`` in place for ``epochs`` passes over ``data``.
 
     ``batch_size`` None is full batch. ``rng`` shuffles the batches when ``shuffle``: one
@@ -169,8 +191,10 @@ def train(net: Network, params: Params, optimizer, loss: str, data: Split, epoch
     def with_buffers(batches: list) -> list:
         """(X, Y) batches -> (X, Y, buffers): one set of buffers a batch shape, made at
         its first batch and reused by every later one."""
-        return [(X, Y, made.get(X.shape) or made.setdefault(X.shape, Buffers.like(net, params, X)))
-                for X, Y in batches]
+        return [
+            (X, Y, made.get(X.shape) or made.setdefault(X.shape, Buffers.like(net, params, X)))
+            for X, Y in batches
+        ]
 
     if replicas and not shuffle:
         lay_side_by_side(params)  # every batch is shared by the replicas

@@ -4,10 +4,11 @@
 instead: ``nnexp report SWEEP_DIR``, ``nnexp predict RUN_DIR [values]``. Overrides always
 hold ``=`` and flags start with ``-``, so a subcommand's name cannot be mistaken for one.
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 
 def _report(argv: list[str]) -> int:
@@ -30,8 +31,8 @@ SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
 
 def train(argv: list[str]) -> None:
     """Check the command line's overrides, then hand over to Hydra."""
-    from .config import preflight
     from ..run.setup import ConfigError
+    from .config import preflight
 
     try:
         preflight(argv)

@@ -5,12 +5,14 @@ Types and defaults live in the dataclasses; what values are allowed lives in one
 before Hydra composes anything (``preflight``), and on the composed config of every job
 (``validate``), which also covers values from YAML files and sweeps.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ..core.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..core.data import BUILTIN, GENERATED
@@ -94,6 +96,7 @@ def register() -> None:
 
 # --- constraints ---------------------------------------------------------------------
 
+
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -126,8 +129,10 @@ NON_NEGATIVE = Constraint(lambda v: _is_number(v) and v >= 0, "a number >= 0")
 UNIT = Constraint(lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)")
 BOOL = Constraint(lambda v: isinstance(v, bool), "true or false")
 NAME = Constraint(lambda v: v is None or isinstance(v, str), "a string")
-HIDDEN = Constraint(lambda v: isinstance(v, (list, tuple)) and all(_is_int(h) and h >= 1 for h in v),
-                    "a list of integers >= 1, such as [4] or [16,16] ([] for no hidden layer)")
+HIDDEN = Constraint(
+    lambda v: isinstance(v, (list, tuple)) and all(_is_int(h) and h >= 1 for h in v),
+    "a list of integers >= 1, such as [4] or [16,16] ([] for no hidden layer)",
+)
 
 CONSTRAINTS: dict[str, Constraint] = {
     "lr": POSITIVE,
@@ -186,13 +191,16 @@ def validate(cfg) -> None:
     kind, name = _get(cfg, "dataset.kind"), _get(cfg, "dataset.name")
     known = {"builtin": BUILTIN, "generated": GENERATED}.get(kind)
     if known is not None and name not in known:
-        raise ConfigError(f"dataset.name={name!r} is not a {kind} dataset: "
-                          f"use one of {', '.join(known)}")
+        raise ConfigError(
+            f"dataset.name={name!r} is not a {kind} dataset: use one of {', '.join(known)}"
+        )
     if kind == "csv":
         for key in ("dataset.path", "dataset.target"):
             if not _get(cfg, key):
-                raise ConfigError(f"{key} is required with dataset=csv: "
-                                  f"python -m nnexp dataset=csv dataset.path=data.csv dataset.target=label")
+                raise ConfigError(
+                    f"{key} is required with dataset=csv: "
+                    f"python -m nnexp dataset=csv dataset.path=data.csv dataset.target=label"
+                )
 
 
 def option_names(node=NnexpConf, prefix: str = "") -> list[str]:
@@ -233,8 +241,10 @@ def check_launcher(name: str) -> None:
 
     plugin, extra = LAUNCHER_PLUGINS.get(name, (None, None))
     if plugin is not None and find_spec(f"hydra_plugins.{plugin}") is None:
-        raise ConfigError(f"hydra/launcher={name} needs {plugin.replace('_', '-')}, which is "
-                          f"not installed: pip install -e \".[{extra}]\"")
+        raise ConfigError(
+            f"hydra/launcher={name} needs {plugin.replace('_', '-')}, which is "
+            f'not installed: pip install -e ".[{extra}]"'
+        )
 
 
 def preflight(args: list[str]) -> None:
@@ -258,12 +268,14 @@ def preflight(args: list[str]) -> None:
             options = group_options(key)
             for value in _sweep_values(override):
                 if value is not None and str(value) not in options:
-                    raise ConfigError(f"{key}={value} does not exist: {key} must be one of "
-                                      + ", ".join(options))
+                    raise ConfigError(
+                        f"{key}={value} does not exist: {key} must be one of " + ", ".join(options)
+                    )
         elif key in CONSTRAINTS:
             for value in _sweep_values(override):
                 check(key, value)
         elif not override.is_add() and key not in option_names():
-            raise ConfigError(f"{key} is not an option (add it with +{key}=... only if you "
-                              f"mean to extend the config): options are "
-                              + ", ".join(option_names()))
+            raise ConfigError(
+                f"{key} is not an option (add it with +{key}=... only if you "
+                f"mean to extend the config): options are " + ", ".join(option_names())
+            )

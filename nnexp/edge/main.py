@@ -1,5 +1,6 @@
 """The ``@hydra.main`` entry point. Kept apart from the task: applying ``hydra.main``
 sets Hydra's version base for the whole process, which only the command should do."""
+
 from __future__ import annotations
 
 import hydra

@@ -5,6 +5,7 @@ decides what a failure means: in a single run a non-zero exit, in a sweep a ``fa
 summary and a normal return, so one bad job never takes the others down (Hydra skips its
 multirun-end callback otherwise). Importing this module has no effect on Hydra's state.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,12 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
     if hc.mode == RunMode.MULTIRUN:  # resume: a job a killed or earlier sweep finished is kept
         done = resume.finished(out_dir, cfg)
         if done is not None:
-            log.info("%s", resume.progress_line(hc.job.num, resume.expected_jobs(
-                hc.sweep.dir), done, 0.0, skipped=True))
+            log.info(
+                "%s",
+                resume.progress_line(
+                    hc.job.num, resume.expected_jobs(hc.sweep.dir), done, 0.0, skipped=True
+                ),
+            )
             return float("inf") if done.get("objective") is None else done["objective"]
         resume.clear(out_dir)
     try:
@@ -61,15 +66,22 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
         summary = record_failure(out_dir, cfg, error, command)
         log.error("failed: %s\n%s", summary["error"], traceback.format_exc())
         if hc.mode != RunMode.MULTIRUN:
-            print(f"nnexp: error: {summary['error']} (traceback in {out_dir}/{hc.job.name}.log)",
-                  file=sys.stderr)
+            print(
+                f"nnexp: error: {summary['error']} (traceback in {out_dir}/{hc.job.name}.log)",
+                file=sys.stderr,
+            )
     if hc.mode == RunMode.MULTIRUN:
-        log.info("%s", resume.progress_line(hc.job.num, resume.expected_jobs(hc.sweep.dir),
-                                            summary, time.perf_counter() - started))
+        log.info(
+            "%s",
+            resume.progress_line(
+                hc.job.num,
+                resume.expected_jobs(hc.sweep.dir),
+                summary,
+                time.perf_counter() - started,
+            ),
+        )
     if summary["status"] == "failed" and hc.mode != RunMode.MULTIRUN:
         # SystemExit is not an Exception, so Hydra lets it end the process with this code.
         raise SystemExit(1)
     objective = summary.get("objective")
     return float("inf") if objective is None else objective
-
-

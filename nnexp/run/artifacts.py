@@ -1,6 +1,7 @@
 """Writing and reading a run folder. Every file is written to a temporary name in the
 same folder and renamed into place, so a reader (or a resumed sweep) never sees half a
 file; ``summary.json`` is written last and marks a finished run."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,14 @@ from ..core.network import Network, Params
 SUMMARY = "summary.json"
 FINISHED = ("ok", "diverged")
 # Everything a finished run writes besides its summary, for a failed retry to clear.
-RESULTS = ("metrics.csv", "predictions.csv", "model.npz", "curves.png",
-           "decision_boundary.png", "report.md")
+RESULTS = (
+    "metrics.csv",
+    "predictions.csv",
+    "model.npz",
+    "curves.png",
+    "decision_boundary.png",
+    "report.md",
+)
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -69,13 +76,21 @@ def save_model(path: Path, net: Network, params: Params, dataset) -> Path:
     """Parameters and everything needed to rebuild the network and feed it raw inputs."""
     arrays = {f"W{l}": w for l, w in enumerate(params.weights)}
     arrays.update({f"b{l}": b for l, b in enumerate(params.biases)})
-    meta = {"n_inputs": net.n_inputs, "hidden": list(net.hidden), "n_outputs": net.n_outputs,
-            "activation": net.activation, "output_activation": net.output_activation,
-            "bias": net.bias, "feature_names": list(dataset.feature_names),
-            "class_names": list(dataset.class_names), "dataset": dataset.name}
+    meta = {
+        "n_inputs": net.n_inputs,
+        "hidden": list(net.hidden),
+        "n_outputs": net.n_outputs,
+        "activation": net.activation,
+        "output_activation": net.output_activation,
+        "bias": net.bias,
+        "feature_names": list(dataset.feature_names),
+        "class_names": list(dataset.class_names),
+        "dataset": dataset.name,
+    }
     buffer = io.BytesIO()
-    np.savez(buffer, meta=np.array(json.dumps(meta)), shift=dataset.shift,
-             scale=dataset.scale, **arrays)
+    np.savez(
+        buffer, meta=np.array(json.dumps(meta)), shift=dataset.shift, scale=dataset.scale, **arrays
+    )
     return write_bytes(path, buffer.getvalue())
 
 
@@ -83,8 +98,14 @@ def load_model(path: Path) -> tuple[Network, Params, dict]:
     """-> (network, parameters, meta with feature/class names, shift and scale)."""
     with np.load(path) as f:
         meta = json.loads(str(f["meta"]))
-        net = Network(meta["n_inputs"], tuple(meta["hidden"]), meta["n_outputs"],
-                      meta["activation"], meta["output_activation"], meta["bias"])
+        net = Network(
+            meta["n_inputs"],
+            tuple(meta["hidden"]),
+            meta["n_outputs"],
+            meta["activation"],
+            meta["output_activation"],
+            meta["bias"],
+        )
         weights = [f[f"W{l}"] for l in range(net.n_layers)]
         biases = [f[f"b{l}"] for l in range(net.n_layers)] if net.bias else []
         meta["shift"], meta["scale"] = f["shift"], f["scale"]
@@ -101,16 +122,25 @@ def metrics_frame(history, replica: int | None = None):
         # columns costs a sweep's job more than writing the file does.
         table = np.asarray(values, dtype=float).reshape(len(values), -1)
         columns[name] = table[:, 0 if replica is None else replica]
-    order = [c for c in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
-             if c in columns]
+    order = [
+        c
+        for c in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+        if c in columns
+    ]
     return pd.DataFrame(columns)[order]
 
 
 def _feature_columns(dataset) -> list[str]:
     """Feature names, with " (feature)" added to any that would collide with a column
     predictions.csv adds itself (a CSV may well have a feature called ``name``)."""
-    reserved = {"kind", "name", "target", "probability", "predicted",
-                *(f"p_{c}" for c in dataset.class_names)}
+    reserved = {
+        "kind",
+        "name",
+        "target",
+        "probability",
+        "predicted",
+        *(f"p_{c}" for c in dataset.class_names),
+    }
     return [f"{f} (feature)" if f in reserved else f for f in dataset.feature_names]
 
 
@@ -122,8 +152,10 @@ def predictions_frame(dataset, net: Network, params: Params):
 
     from ..core.network import predict
 
-    parts = [("query", dataset.queries, None, dataset.query_names),
-             ("train", dataset.X, dataset.labels, None)]
+    parts = [
+        ("query", dataset.queries, None, dataset.query_names),
+        ("train", dataset.X, dataset.labels, None),
+    ]
     if dataset.X_val is not None:
         parts.append(("val", dataset.X_val, dataset.labels_val, None))
     frames = []
@@ -134,8 +166,9 @@ def predictions_frame(dataset, net: Network, params: Params):
         frame = pd.DataFrame(X, columns=_feature_columns(dataset))
         frame.insert(0, "name", names if names is not None else [""] * len(X))
         frame.insert(0, "kind", kind)
-        frame["target"] = ([dataset.class_names[i] for i in labels] if labels is not None
-                           else [""] * len(X))
+        frame["target"] = (
+            [dataset.class_names[i] for i in labels] if labels is not None else [""] * len(X)
+        )
         if out.shape[1] == 1:
             frame["probability"] = out[:, 0]
             guess = (out[:, 0] >= 0.5).astype(int)

@@ -18,6 +18,7 @@ Choices worth knowing:
 
 pandas is imported here and only here: the numeric core never sees it.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,9 @@ MISSING = {"", "na", "n/a", "nan", "null"}
 FIRST_LINE = 2  # the header is line 1
 
 
-def load_csv(path: str, target: str, features: list[str] | None = None,
-             queries: list | None = None) -> Dataset:
+def load_csv(
+    path: str, target: str, features: list[str] | None = None, queries: list | None = None
+) -> Dataset:
     """Read ``path`` -> Dataset with ``X: (n, d)`` floats, ``labels: (n,)`` class indices
     into the sorted ``class_names`` and ``queries: (q, d)``.
 
@@ -50,11 +52,13 @@ def load_csv(path: str, target: str, features: list[str] | None = None,
     text = text[~(frame.apply(lambda col: col.str.strip()) == "").all(axis=1)]
     lines = text.index.to_numpy() + FIRST_LINE
     if len(text) == 0:
-        raise DataError(f"{path} has a header but no data rows: "
-                        "need at least two rows, one sample a line")
+        raise DataError(
+            f"{path} has a header but no data rows: need at least two rows, one sample a line"
+        )
     if len(text) < 2:
-        raise DataError(f"{path} has 1 data row (line {lines[0]}): need at least two rows "
-                        "to learn from")
+        raise DataError(
+            f"{path} has 1 data row (line {lines[0]}): need at least two rows to learn from"
+        )
 
     X = _numbers(path, text, features, lines)
     labels, class_names = _classes(path, text[target], target, len(text))
@@ -70,19 +74,24 @@ def _read(path: str):
     if os.path.isdir(path):
         raise DataError(f"dataset.path: {path} is a folder: give the CSV file inside it")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                            skip_blank_lines=False)
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False
+        )
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path} is empty: expected a header line naming the columns, "
-                        "then one row a sample") from None
+        raise DataError(
+            f"{path} is empty: expected a header line naming the columns, then one row a sample"
+        ) from None
     except pd.errors.ParserError as error:
         # pandas: "Error tokenizing data. C error: Expected 3 fields in line 6, saw 4\n"
         detail = str(error).strip().splitlines()[-1].split("error: ")[-1]
-        raise DataError(f"{path} is not a valid CSV file: {detail} "
-                        "(every row needs one value a column of the header)") from None
+        raise DataError(
+            f"{path} is not a valid CSV file: {detail} "
+            "(every row needs one value a column of the header)"
+        ) from None
     except UnicodeDecodeError as error:
-        raise DataError(f"{path} is not UTF-8 text ({error.reason}): "
-                        "save it as a UTF-8 CSV") from None
+        raise DataError(
+            f"{path} is not UTF-8 text ({error.reason}): save it as a UTF-8 CSV"
+        ) from None
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -92,27 +101,36 @@ def _read(path: str):
 def _pick_features(path: str, columns: list[str], target: str, features) -> list[str]:
     listed = ", ".join(columns)
     if target not in columns:
-        hint = (" (the file is read as comma-separated)"
-                if len(columns) == 1 and any(s in columns[0] for s in ";\t|") else "")
-        raise DataError(f"dataset.target={target!r} is not a column of {path}: "
-                        f"columns are {listed}{hint}")
+        hint = (
+            " (the file is read as comma-separated)"
+            if len(columns) == 1 and any(s in columns[0] for s in ";\t|")
+            else ""
+        )
+        raise DataError(
+            f"dataset.target={target!r} is not a column of {path}: columns are {listed}{hint}"
+        )
     if features is None:
         features = [c for c in columns if c != target]
         if not features:
-            raise DataError(f"{path} has only the target column {target!r}: "
-                            "need at least one feature column")
+            raise DataError(
+                f"{path} has only the target column {target!r}: need at least one feature column"
+            )
         return features
     features = [features] if isinstance(features, str) else [str(f) for f in features]
     if not features:
-        raise DataError("dataset.features is empty: name at least one column, "
-                        "or leave it null for every column but the target")
+        raise DataError(
+            "dataset.features is empty: name at least one column, "
+            "or leave it null for every column but the target"
+        )
     for name in features:
         if name == target:
-            raise DataError(f"dataset.features: {name!r} is the target column and cannot "
-                            "also be a feature")
+            raise DataError(
+                f"dataset.features: {name!r} is the target column and cannot also be a feature"
+            )
         if name not in columns:
-            raise DataError(f"dataset.features: {name!r} is not a column of {path}: "
-                            f"columns are {listed}")
+            raise DataError(
+                f"dataset.features: {name!r} is not a column of {path}: columns are {listed}"
+            )
     repeated = sorted({f for f in features if features.count(f) > 1})
     if repeated:
         raise DataError(f"dataset.features names {repeated[0]!r} twice: list each column once")
@@ -136,11 +154,15 @@ def _numbers(path: str, text, features: list[str], lines) -> np.ndarray:
         where = f"{path} line {lines[i]}, column {column!r}"
         if missing[column].iloc[i]:
             what = "is empty" if raw == "" else f"is missing ({raw!r})"
-            raise DataError(f"{where} {what}: every row needs a value in every column used "
-                            "(missing values are not filled in)")
+            raise DataError(
+                f"{where} {what}: every row needs a value in every column used "
+                "(missing values are not filled in)"
+            )
         hint = " (write booleans as 0/1)" if raw.lower() in ("true", "false") else ""
-        raise DataError(f"{where}: {_short(raw)} is not a finite number: feature columns "
-                        f"must hold numbers{hint}")
+        raise DataError(
+            f"{where}: {_short(raw)} is not a finite number: feature columns "
+            f"must hold numbers{hint}"
+        )
     return values[features].to_numpy(dtype=np.float64)
 
 
@@ -157,8 +179,10 @@ def _classes(path: str, column, target: str, n: int) -> tuple[np.ndarray, list[s
         distinct, labels = np.unique(column.to_numpy(dtype=str), return_inverse=True)
         names = [str(v) for v in distinct]
     if len(names) < 2:
-        raise DataError(f"{path}: target column {target!r} has one class ({names[0]!r}) "
-                        f"in all {n} rows: need at least two classes to learn from")
+        raise DataError(
+            f"{path}: target column {target!r} has one class ({names[0]!r}) "
+            f"in all {n} rows: need at least two classes to learn from"
+        )
     return labels.astype(np.int64), names
 
 

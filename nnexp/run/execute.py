@@ -3,8 +3,10 @@
 The figures and the run report are imported when a run folder is written, not before, so
 a process that only trains never loads Matplotlib.
 """
+
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import subprocess
@@ -28,12 +30,17 @@ def git_commit() -> str | None:
     """The commit of nnexp's own source, with -dirty when it has uncommitted changes."""
     here = Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5)
+        commit = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
         if commit.returncode:
             return None
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return commit.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -42,10 +49,16 @@ def git_commit() -> str | None:
 def provenance(cfg) -> dict:
     from omegaconf import OmegaConf
 
-    return {"config": OmegaConf.to_container(cfg, resolve=True), "seed": cfg.seed,
-            "versions": {"nnexp": __version__, "numpy": np.__version__,
-                         "python": sys.version.split()[0]},
-            "git_commit": git_commit()}
+    return {
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "seed": cfg.seed,
+        "versions": {
+            "nnexp": __version__,
+            "numpy": np.__version__,
+            "python": sys.version.split()[0],
+        },
+        "git_commit": git_commit(),
+    }
 
 
 def _progress(cfg, epochs: int):
@@ -68,19 +81,36 @@ def fit(cfg, setup: Setup) -> History:
             bar.set_postfix(loss=f"{float(row['loss']):.4g}", refresh=False)
             done[0] = epoch
 
-    log.info("training %s on %s (%d rows) for %d epochs", setup.net.sizes,
-             setup.dataset.name, len(setup.data.X), cfg.epochs)
+    log.info(
+        "training %s on %s (%d rows) for %d epochs",
+        setup.net.sizes,
+        setup.dataset.name,
+        len(setup.data.X),
+        cfg.epochs,
+    )
     try:
-        return train(setup.net, setup.params, setup.optimizer, cfg.loss, setup.data,
-                     rng=setup.rng, validation=setup.validation, on_log=on_log,
-                     **setup.train_kwargs)
+        return train(
+            setup.net,
+            setup.params,
+            setup.optimizer,
+            cfg.loss,
+            setup.data,
+            rng=setup.rng,
+            validation=setup.validation,
+            on_log=on_log,
+            **setup.train_kwargs,
+        )
     finally:
         if bar is not None:
             bar.close()
 
 
-def run(cfg, out_dir: Path, command: str = "python -m nnexp",
-        trained: tuple[Setup, History] | None = None) -> dict:
+def run(
+    cfg,
+    out_dir: Path,
+    command: str = "python -m nnexp",
+    trained: tuple[Setup, History] | None = None,
+) -> dict:
     """Train one network as ``cfg`` says and write its run folder. Returns the summary.
 
     ``trained`` hands over a network that was already trained elsewhere (the batched
@@ -93,12 +123,20 @@ def run(cfg, out_dir: Path, command: str = "python -m nnexp",
     summary = summarize(history, setup.validation is not None)
     summary.update(command=command, **provenance(cfg))
     if summary["status"] == "diverged":
-        log.warning("diverged at epoch %d: the loss became %s; stopped there",
-                    history.diverged_at, summary["final"]["loss"])
+        log.warning(
+            "diverged at epoch %d: the loss became %s; stopped there",
+            history.diverged_at,
+            summary["final"]["loss"],
+        )
     write_run(Path(out_dir), setup, history, summary)
-    log.info("%s after %d epochs: loss %.6g, accuracy %.4f (%.2f s)", summary["status"],
-             summary["epochs_completed"], summary["final"]["loss"],
-             summary["final"]["accuracy"], summary["train_seconds"])
+    log.info(
+        "%s after %d epochs: loss %.6g, accuracy %.4f (%.2f s)",
+        summary["status"],
+        summary["epochs_completed"],
+        summary["final"]["loss"],
+        summary["final"]["accuracy"],
+        summary["train_seconds"],
+    )
     return summary
 
 
@@ -117,12 +155,15 @@ def summarize(history: History, has_validation: bool) -> dict:
         best[m + "_epoch"] = history.epochs[i]
     objective = final["val_loss" if has_validation else "loss"]
     diverged = bool(history.diverged_at)
-    return {"status": "diverged" if diverged else "ok",
-            "objective": objective if math.isfinite(objective) else None,
-            "final": final, "best": best,
-            "epochs_completed": history.epochs[-1],
-            "diverged_at": int(history.diverged_at) or None,
-            "train_seconds": history.seconds}
+    return {
+        "status": "diverged" if diverged else "ok",
+        "objective": objective if math.isfinite(objective) else None,
+        "final": final,
+        "best": best,
+        "epochs_completed": history.epochs[-1],
+        "diverged_at": int(history.diverged_at) or None,
+        "train_seconds": history.seconds,
+    }
 
 
 def write_run(out_dir: Path, setup: Setup, history: History, summary: dict) -> None:
@@ -131,28 +172,32 @@ def write_run(out_dir: Path, setup: Setup, history: History, summary: dict) -> N
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = artifacts.metrics_frame(history)
     artifacts.write_frame(out_dir / "metrics.csv", metrics)
-    artifacts.write_frame(out_dir / "predictions.csv",
-                          artifacts.predictions_frame(setup.dataset, setup.net, setup.params))
+    artifacts.write_frame(
+        out_dir / "predictions.csv",
+        artifacts.predictions_frame(setup.dataset, setup.net, setup.params),
+    )
     artifacts.save_model(out_dir / "model.npz", setup.net, setup.params, setup.dataset)
-    figures = figures.run_plots(out_dir, metrics, setup.dataset, setup.net, setup.params)
-    summary["plots"] = [p.name for p in figures]
+    drawn = figures.run_plots(out_dir, metrics, setup.dataset, setup.net, setup.params)
+    summary["plots"] = [p.name for p in drawn]
     report.write_report(out_dir, summary, setup.dataset, setup.net)
     artifacts.write_json(out_dir / artifacts.SUMMARY, summary)
 
 
 def record_failure(out_dir: Path, cfg, error: BaseException, command: str) -> dict:
     """A failed run leaves only summary.json, with the error: never half the artifacts."""
-    summary = {"status": "failed", "error": f"{type(error).__name__}: {error}"
-               if not isinstance(error, (ConfigError, DataError)) else str(error),
-               "objective": None, "command": command}
-    try:
+    summary = {
+        "status": "failed",
+        "error": f"{type(error).__name__}: {error}"
+        if not isinstance(error, (ConfigError, DataError))
+        else str(error),
+        "objective": None,
+        "command": command,
+    }
+    # A config too broken to resolve still gets its error recorded.
+    with contextlib.suppress(Exception):
         summary.update(provenance(cfg))
-    except Exception:  # a config too broken to resolve still gets its error recorded
-        pass
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in artifacts.RESULTS:
         (out_dir / name).unlink(missing_ok=True)
     artifacts.write_json(out_dir / artifacts.SUMMARY, summary)
     return summary
-
-

@@ -11,6 +11,7 @@ sweep of many jobs in one process pays for the axes once), the layout is fixed b
 rather than by ``tight_layout`` (which draws everything once more to measure it), and
 log axes carry no minor ticks.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator, PercentFormatter
 from PIL import Image
 
-from . import artifacts
 from ..core.network import predict
+from . import artifacts
 
 DPI = 100
 GRID = 200  # decision-boundary grid points a side: smooth enough, 40 000 predictions
@@ -37,8 +38,18 @@ LEVELS = np.linspace(0.0, 1.0, 11)  # filled-contour bands of P(class 1)
 PROBABILITY_MAP = "RdBu_r"
 # Two classes: class 0 blue, class 1 red, the ends of the RdBu_r map of P(class 1).
 TWO_CLASS_COLOURS = ("#2166ac", "#b2182b")
-MANY_CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+MANY_CLASS_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 _figures = threading.local()  # this thread's reusable figures, by name
 
@@ -51,8 +62,11 @@ def run_plots(out_dir: Path, metrics, dataset, net, params) -> list[Path]:
     out_dir = Path(out_dir)
     paths = [artifacts.write_bytes(out_dir / "curves.png", curves_png(metrics, dataset.name))]
     if dataset.two_d:
-        paths.append(artifacts.write_bytes(out_dir / "decision_boundary.png",
-                                           boundary_png(dataset, net, params)))
+        paths.append(
+            artifacts.write_bytes(
+                out_dir / "decision_boundary.png", boundary_png(dataset, net, params)
+            )
+        )
     return paths
 
 
@@ -98,6 +112,7 @@ def _new_figure(width: float, height: float) -> Figure:
 
 # --- training curves -------------------------------------------------------------------
 
+
 def _build_curves():
     fig = _new_figure(10.0, 4.0)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.22)
@@ -125,19 +140,27 @@ def curves_figure(metrics, title: str) -> Figure:
             finite = np.isfinite(values)
             # A handful of logged epochs would be invisible as a bare line.
             marker = "o" if finite.sum() < 20 else None
-            ax.plot(epoch[finite], values[finite], style, marker=marker, markersize=3,
-                    linewidth=1.5, label=label, color="C0" if label == "train" else "C1")
+            ax.plot(
+                epoch[finite],
+                values[finite],
+                style,
+                marker=marker,
+                markersize=3,
+                linewidth=1.5,
+                label=label,
+                color="C0" if label == "train" else "C1",
+            )
             if name == "loss" and not finite.all():
                 first = epoch[~finite][0]
                 diverged = first if diverged is None else min(diverged, first)
-    losses = np.concatenate([metrics[c].to_numpy(dtype=float)
-                             for c in ("loss", "val_loss") if c in metrics])
+    losses = np.concatenate(
+        [metrics[c].to_numpy(dtype=float) for c in ("loss", "val_loss") if c in metrics]
+    )
     if not _log_scale_if_wide(loss_ax, losses):
         _round_limits(loss_ax, losses)
     if diverged is not None:
         for ax in (loss_ax, acc_ax):
-            ax.axvline(diverged, color="0.3", linestyle=":",
-                       label=f"diverged (epoch {diverged:g})")
+            ax.axvline(diverged, color="0.3", linestyle=":", label=f"diverged (epoch {diverged:g})")
     acc_ax.set_ylim(-0.03, 1.03)
     acc_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     # One legend serves both panels: they share their line styles.
@@ -157,10 +180,15 @@ def curves_png(metrics, title: str) -> bytes:
     restores it and draws only its own lines and legend on top."""
     fig = curves_figure(metrics, title)
     canvas = fig.canvas
-    own = [(ax, artist) for ax in fig.axes
-           for artist in [*ax.lines, *([ax.legend_] if ax.legend_ else [])]]
-    key = (fig.get_suptitle(), tuple((ax.get_xlim(), ax.get_ylim(), ax.get_yscale())
-                                     for ax in fig.axes))
+    own = [
+        (ax, artist)
+        for ax in fig.axes
+        for artist in [*ax.lines, *([ax.legend_] if ax.legend_ else [])]
+    ]
+    key = (
+        fig.get_suptitle(),
+        tuple((ax.get_xlim(), ax.get_ylim(), ax.get_yscale()) for ax in fig.axes),
+    )
     kept = _figures.__dict__.setdefault("curves_backgrounds", {})
     if key not in kept:
         for _, artist in own:
@@ -201,7 +229,7 @@ def _log_scale_if_wide(ax, values: np.ndarray) -> bool:
         low = np.clip(np.floor(np.log10(values.min())), -100.0, 99.0)
         high = np.clip(np.ceil(np.log10(values.max())), low + 1.0, 100.0)
         ax.set_autoscaley_on(False)  # or set_ylim autoscales the old data first
-        ax.set_ylim(10.0 ** low, 10.0 ** high)
+        ax.set_ylim(10.0**low, 10.0**high)
         ax.set_yscale("log")
         ax.yaxis.set_minor_locator(NullLocator())
         return True
@@ -215,6 +243,7 @@ def _log_scale_if_wide(ax, values: np.ndarray) -> bool:
 # drawn once by Matplotlib onto a transparent canvas and kept; each run then paints its
 # probability map into the axes' pixels with NumPy and lays the kept layer on top, so a
 # sweep of a hundred seeds renders the text and markers once instead of a hundred times.
+
 
 def boundary_png(dataset, net, params) -> bytes:
     """The decision-boundary PNG of a 2-D dataset: the network's prediction over a grid
@@ -291,8 +320,9 @@ def _many_class_colours(out: np.ndarray, colours) -> tuple[np.ndarray, np.ndarra
     out = np.nan_to_num(out, nan=1.0 / k)
     winner = out.argmax(axis=-1)
     strength = np.clip((out.max(axis=-1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
-    palette = np.array([to_rgb(colours[c % len(colours)]) for c in range(k)],
-                       dtype=np.float32)  # (k, 3)
+    palette = np.array(
+        [to_rgb(colours[c % len(colours)]) for c in range(k)], dtype=np.float32
+    )  # (k, 3)
     # Never fully saturated, so the points drawn on top keep standing out.
     weight = 0.1 + 0.4 * strength[..., None]
     return 1.0 - weight * (1.0 - palette[winner]), winner
@@ -315,11 +345,19 @@ _overlays = threading.local()
 
 def _overlay(dataset, net, two: bool) -> _Overlay:
     """The figure's fixed layer for this dataset and architecture, drawn once a thread."""
-    key = (dataset.name, dataset.X.tobytes(), dataset.labels.tobytes(),
-           None if dataset.X_val is None else dataset.X_val.tobytes(),
-           dataset.queries.tobytes(), tuple(dataset.query_names),
-           tuple(dataset.class_names), tuple(dataset.feature_names),
-           tuple(net.sizes), net.activation, two)
+    key = (
+        dataset.name,
+        dataset.X.tobytes(),
+        dataset.labels.tobytes(),
+        None if dataset.X_val is None else dataset.X_val.tobytes(),
+        dataset.queries.tobytes(),
+        tuple(dataset.query_names),
+        tuple(dataset.class_names),
+        tuple(dataset.feature_names),
+        tuple(net.sizes),
+        net.activation,
+        two,
+    )
     cache = _overlays.__dict__.setdefault("by_key", {})
     if key not in cache:
         if len(cache) >= 8:
@@ -344,39 +382,71 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
     size = 40 if len(dataset.X) <= 300 else 12
     for c, name in enumerate(names):
         train = dataset.labels == c
-        ax.scatter(*dataset.X[train].T, s=size, color=colours[c % len(colours)],
-                   edgecolors="black", linewidths=0.6, label=name, zorder=3)
+        ax.scatter(
+            *dataset.X[train].T,
+            s=size,
+            color=colours[c % len(colours)],
+            edgecolors="black",
+            linewidths=0.6,
+            label=name,
+            zorder=3,
+        )
     if dataset.X_val is not None:
         for c, name in enumerate(names):
             val = dataset.labels_val == c
-            ax.scatter(*dataset.X_val[val].T, s=size * 1.3, marker="^",
-                       color=colours[c % len(colours)], edgecolors="black", linewidths=0.6,
-                       label=f"{name} (validation)", zorder=3)
+            ax.scatter(
+                *dataset.X_val[val].T,
+                s=size * 1.3,
+                marker="^",
+                color=colours[c % len(colours)],
+                edgecolors="black",
+                linewidths=0.6,
+                label=f"{name} (validation)",
+                zorder=3,
+            )
     if len(dataset.queries):
-        ax.scatter(*dataset.queries.T, s=260, marker="*", color="gold", edgecolors="black",
-                   linewidths=0.9, label="query", zorder=4)
+        ax.scatter(
+            *dataset.queries.T,
+            s=260,
+            marker="*",
+            color="gold",
+            edgecolors="black",
+            linewidths=0.9,
+            label="query",
+            zorder=4,
+        )
         for (x, y), name in zip(dataset.queries, dataset.query_names):
-            ax.annotate(name, (x, y), xytext=(8, 8), textcoords="offset points", fontsize=9,
-                        zorder=5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5",
-                                            alpha=0.85))
+            ax.annotate(
+                name,
+                (x, y),
+                xytext=(8, 8),
+                textcoords="offset points",
+                fontsize=9,
+                zorder=5,
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5", alpha=0.85),
+            )
     xx, yy = _grid(dataset)
     ax.set_xlim(xx[0, 0], xx[0, -1])
     ax.set_ylim(yy[0, 0], yy[-1, 0])
     ax.set_xlabel(dataset.feature_names[0])
     ax.set_ylabel(dataset.feature_names[1])
-    ax.set_title(f"{dataset.name}: decision boundary of a {'-'.join(map(str, net.sizes))} "
-                 f"{net.activation} network", fontweight="bold")
+    ax.set_title(
+        f"{dataset.name}: decision boundary of a {'-'.join(map(str, net.sizes))} "
+        f"{net.activation} network",
+        fontweight="bold",
+    )
     ax.legend(title="class", loc="best", fontsize=9, title_fontsize=9, framealpha=0.9)
     fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba(), dtype=np.float32) / 255.0  # (H, W, 4), top row first
+    rgba = (
+        np.asarray(fig.canvas.buffer_rgba(), dtype=np.float32) / 255.0
+    )  # (H, W, 4), top row first
     opacity = rgba[..., 3:]
     premultiplied = rgba[..., :3] * opacity
     transparency = 1.0 - opacity
     over_white = np.round(255.0 * (premultiplied + transparency)).astype(np.uint8)
     x0, y0, x1, y1 = np.round(ax.get_window_extent().extents).astype(int)  # y from the bottom
     height = rgba.shape[0]
-    return _Overlay(over_white, premultiplied, transparency,
-                    (height - y1, height - y0, x0, x1))
+    return _Overlay(over_white, premultiplied, transparency, (height - y1, height - y0, x0, x1))
 
 
 def _grid(dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ values it asks for each feature by name.
 Every problem is one line on stderr and a non-zero exit: 2 for bad values, 1 for a run
 folder that holds no usable model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import load_model, read_summary
 from ..core.network import predict
+from .artifacts import load_model, read_summary
 
 MODEL = "model.npz"
 PROG = "nnexp predict"
@@ -44,15 +45,19 @@ def model_path(run: str) -> Path:
         return path / MODEL
     summary = read_summary(path)
     if summary and summary.get("status") == "failed":
-        raise PredictError(f"{run} is a failed run, so it has no {MODEL}: "
-                           f"{summary.get('error', 'no error recorded')}")
+        raise PredictError(
+            f"{run} is a failed run, so it has no {MODEL}: "
+            f"{summary.get('error', 'no error recorded')}"
+        )
     # Job folders are numbered: shorter names first puts 2 before 10.
-    jobs = sorted((d for d in path.iterdir() if (d / MODEL).is_file()),
-                  key=lambda d: (len(d.name), d.name))
+    jobs = sorted(
+        (d for d in path.iterdir() if (d / MODEL).is_file()), key=lambda d: (len(d.name), d.name)
+    )
     if jobs:
         raise PredictError(f"{run} is a sweep folder: give one of its jobs, e.g. {jobs[0]}")
-    raise PredictError(f"{run} has no {MODEL}: give the folder of a finished run "
-                       "(outputs/runs/<date>/<time>)")
+    raise PredictError(
+        f"{run} has no {MODEL}: give the folder of a finished run (outputs/runs/<date>/<time>)"
+    )
 
 
 def parse_points(tokens: list[str], features: list[str]) -> np.ndarray:
@@ -60,9 +65,11 @@ def parse_points(tokens: list[str], features: list[str]) -> np.ndarray:
     values = [t for token in tokens for t in token.replace(",", " ").split()]
     d = len(features)
     if not values or len(values) % d:
-        raise PredictError(f"expected {d} number{'s' * (d != 1)} a point "
-                           f"({' '.join(features)}), got {len(values)}: {' '.join(values)}",
-                           code=2)
+        raise PredictError(
+            f"expected {d} number{'s' * (d != 1)} a point "
+            f"({' '.join(features)}), got {len(values)}: {' '.join(values)}",
+            code=2,
+        )
     numbers = [number(v) for v in values]
     return np.array(numbers, dtype=np.float64).reshape(-1, d)
 
@@ -100,8 +107,7 @@ def ask(features: list[str]) -> np.ndarray:
     return np.array([point], dtype=np.float64)
 
 
-def describe(point: np.ndarray, out: np.ndarray, features: list[str],
-             classes: list[str]) -> str:
+def describe(point: np.ndarray, out: np.ndarray, features: list[str], classes: list[str]) -> str:
     """One point (d,) and its network output (k,) -> one line, e.g.
     ``x1=1 x2=0 x3=0 -> 0.99993704 (class 1)``. One output is P(classes[1]); several
     are a probability a class, and every class's is listed."""
@@ -134,20 +140,25 @@ def parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Predict new inputs with the network a run trained.",
         epilog="examples:\n"
-               "  nnexp predict outputs/runs/2024-01-01/12-00-00-000000 1 0 0\n"
-               "  nnexp predict outputs/multirun/2024-01-01/12-00-00-000000/3 1 0 0 0 1 1\n"
-               "  nnexp predict <run>            (asks for each feature)\n"
-               "Output: the inputs by feature name -> the probability (of the second class\n"
-               "when the network has one output) and the predicted class.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  nnexp predict outputs/runs/2024-01-01/12-00-00-000000 1 0 0\n"
+        "  nnexp predict outputs/multirun/2024-01-01/12-00-00-000000/3 1 0 0 0 1 1\n"
+        "  nnexp predict <run>            (asks for each feature)\n"
+        "Output: the inputs by feature name -> the probability (of the second class\n"
+        "when the network has one output) and the predicted class.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     cli = parser()
     cli.add_argument("run", help="a run folder, a sweep job's folder or its model.npz")
-    cli.add_argument("values", nargs="*", default=[],
-                     help="raw feature values, one a feature; several points in a row "
-                          "give one prediction each (no values: asked for on stdin)")
+    cli.add_argument(
+        "values",
+        nargs="*",
+        default=[],
+        help="raw feature values, one a feature; several points in a row "
+        "give one prediction each (no values: asked for on stdin)",
+    )
     args = cli.parse_args(negatives_as_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         path = model_path(args.run)

@@ -4,6 +4,7 @@ Everything comes from the run's summary (see ``app.summarize`` and ``app.provena
 and from ``predictions.csv``, which is written before the report; the report is written
 before ``summary.json``, the file that marks the run finished.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,21 +15,26 @@ from . import artifacts
 
 REPORT = "report.md"
 # Captions for the figures ``plots.run_plots`` draws; any other file gets its own name.
-CAPTIONS = {"curves.png": "Training curves",
-            "decision_boundary.png": "Decision boundary"}
+CAPTIONS = {"curves.png": "Training curves", "decision_boundary.png": "Decision boundary"}
 
 
 def write_report(out_dir: Path, summary: dict, dataset, net) -> Path:
     """Write ``out_dir/report.md`` atomically and return its path."""
     out_dir = Path(out_dir)
-    sections = [_header(summary, dataset, net), _results(summary),
-                _queries(out_dir / "predictions.csv", dataset, net), _plots(summary),
-                _settings(summary.get("config", {})), _reproduce(summary)]
+    sections = [
+        _header(summary, dataset, net),
+        _results(summary),
+        _queries(out_dir / "predictions.csv", dataset, net),
+        _plots(summary),
+        _settings(summary.get("config", {})),
+        _reproduce(summary),
+    ]
     text = "\n\n".join(s for s in sections if s) + "\n"
     return artifacts.write_text(out_dir / REPORT, text)
 
 
 # --- formatting --------------------------------------------------------------------------
+
 
 def _number(value, percent: bool = False) -> str:
     """Six significant digits (accuracies as percentages); NaN and inf spelled out."""
@@ -52,22 +58,28 @@ def _table(header: list[str], rows: list[list]) -> str:
 
 # --- sections ----------------------------------------------------------------------------
 
+
 def _header(summary: dict, dataset, net) -> str:
     layers = "-".join(map(str, net.sizes))
     hidden = f"{net.activation} hidden layers" if net.hidden else "no hidden layer"
-    lines = [f"# {dataset.name}: {layers} network",
-             "",
-             f"**Architecture:** layers {layers}, {hidden}, {net.output_activation} output, "
-             f"{'with' if net.bias else 'no'} biases.  ",
-             f"**Status:** {summary.get('status', 'unknown')}, "
-             f"{summary.get('epochs_completed', '?')} epochs in "
-             f"{summary.get('train_seconds', math.nan):.3g} s of training."]
+    lines = [
+        f"# {dataset.name}: {layers} network",
+        "",
+        f"**Architecture:** layers {layers}, {hidden}, {net.output_activation} output, "
+        f"{'with' if net.bias else 'no'} biases.  ",
+        f"**Status:** {summary.get('status', 'unknown')}, "
+        f"{summary.get('epochs_completed', '?')} epochs in "
+        f"{summary.get('train_seconds', math.nan):.3g} s of training.",
+    ]
     if summary.get("status") == "diverged":
         final = summary.get("final", {}).get("loss")
-        lines += ["", f"> **Diverged at epoch {summary.get('diverged_at')}:** the loss became "
-                  f"{_number(final)} and training stopped there. The final numbers below are "
-                  "from that epoch; the best ones are from before it. A smaller `lr` usually "
-                  "helps."]
+        lines += [
+            "",
+            f"> **Diverged at epoch {summary.get('diverged_at')}:** the loss became "
+            f"{_number(final)} and training stopped there. The final numbers below are "
+            "from that epoch; the best ones are from before it. A smaller `lr` usually "
+            "helps.",
+        ]
     return "\n".join(lines)
 
 
@@ -78,8 +90,14 @@ def _results(summary: dict) -> str:
         if metric not in final and metric not in best:
             continue
         percent = metric.endswith("accuracy")
-        rows.append([metric.replace("_", " "), _number(final.get(metric), percent),
-                     _number(best.get(metric), percent), best.get(f"{metric}_epoch", "–")])
+        rows.append(
+            [
+                metric.replace("_", " "),
+                _number(final.get(metric), percent),
+                _number(best.get(metric), percent),
+                best.get(f"{metric}_epoch", "–"),
+            ]
+        )
     return "## Results\n\n" + _table(["metric", "final", "best", "best at epoch"], rows)
 
 
@@ -97,12 +115,22 @@ def _queries(path: Path, dataset, net) -> str:
     # More than one output: one p_<class> column a class. One output: ``probability``
     # is P(last class).
     probabilities = [c for c in columns if c.startswith("p_")] or ["probability"]
-    names = [f"P({c[2:]})" for c in probabilities] if probabilities[0] != "probability" \
+    names = (
+        [f"P({c[2:]})" for c in probabilities]
+        if probabilities[0] != "probability"
         else [f"P({dataset.class_names[-1]})"]
+    )
     if net.output_activation not in ("sigmoid", "softmax"):  # not probabilities
         names = [name.replace("P(", "output(") for name in names]
-    table = [[row["name"], *(_number(row[c]) for c in features), row["predicted"],
-              *(_number(row[c]) for c in probabilities)] for row in rows]
+    table = [
+        [
+            row["name"],
+            *(_number(row[c]) for c in features),
+            row["predicted"],
+            *(_number(row[c]) for c in probabilities),
+        ]
+        for row in rows
+    ]
     return "## Query predictions\n\n" + _table(["query", *features, "predicted", *names], table)
 
 
@@ -122,27 +150,34 @@ def _settings(config: dict) -> str:
         return ""
     model, optimizer, data = (config.get(k, {}) for k in ("model", "optimizer", "dataset"))
     batch = optimizer.get("batch_size")
-    rows = [["dataset", data.get("name", "–")],
-            ["optimizer", optimizer.get("name", "–")],
-            ["learning rate", config.get("lr", "–")],
-            ["epochs", config.get("epochs", "–")],
-            ["batch size", "full batch" if batch is None else batch],
-            ["loss", config.get("loss", "–")],
-            ["initialisation", model.get("init", "–")],
-            ["seed", config.get("seed", "–")],
-            ["random generator", config.get("rng", "–")],
-            ["dtype", config.get("dtype", "–")]]
+    rows = [
+        ["dataset", data.get("name", "–")],
+        ["optimizer", optimizer.get("name", "–")],
+        ["learning rate", config.get("lr", "–")],
+        ["epochs", config.get("epochs", "–")],
+        ["batch size", "full batch" if batch is None else batch],
+        ["loss", config.get("loss", "–")],
+        ["initialisation", model.get("init", "–")],
+        ["seed", config.get("seed", "–")],
+        ["random generator", config.get("rng", "–")],
+        ["dtype", config.get("dtype", "–")],
+    ]
     if data.get("val_fraction"):
         rows.insert(1, ["validation fraction", data["val_fraction"]])
-    return ("## Settings\n\n" + _table(["setting", "value"], rows)
-            + "\n\nThe full configuration is in `summary.json` and `.hydra/config.yaml`.")
+    return (
+        "## Settings\n\n"
+        + _table(["setting", "value"], rows)
+        + "\n\nThe full configuration is in `summary.json` and `.hydra/config.yaml`."
+    )
 
 
 def _reproduce(summary: dict) -> str:
     versions = summary.get("versions", {})
     made_with = ", ".join(f"{name} {v}" for name, v in versions.items())
     commit = summary.get("git_commit") or "unknown"
-    return ("## Reproduce\n\n"
-            f"```sh\n{summary.get('command', 'python -m nnexp')}\n```\n\n"
-            f"Seed {summary.get('seed', summary.get('config', {}).get('seed', '–'))}; "
-            f"{made_with or 'versions unknown'}; nnexp commit `{commit}`.")
+    return (
+        "## Reproduce\n\n"
+        f"```sh\n{summary.get('command', 'python -m nnexp')}\n```\n\n"
+        f"Seed {summary.get('seed', summary.get('config', {}).get('seed', '–'))}; "
+        f"{made_with or 'versions unknown'}; nnexp commit `{commit}`."
+    )

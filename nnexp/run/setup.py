@@ -5,6 +5,7 @@ Hydra-free: takes any mapping with the schema's keys (a DictConfig or nested dic
 read with attribute access), so the batched launcher and the tests build runs the same
 way the task does.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,11 +67,14 @@ def output_layer(cfg, n_classes: int) -> tuple[int, str]:
         act = "sigmoid" if n_classes == 2 else "softmax"
     n_outputs = 1 if n_classes == 2 and act != "softmax" else n_classes
     if cfg.loss == "cross_entropy" and act != "softmax":
-        raise ConfigError(f"loss=cross_entropy needs a softmax output, not {act}: "
-                          "use loss=bce for a sigmoid output or model.output_activation=softmax")
+        raise ConfigError(
+            f"loss=cross_entropy needs a softmax output, not {act}: "
+            "use loss=bce for a sigmoid output or model.output_activation=softmax"
+        )
     if cfg.loss == "bce" and act != "sigmoid":
-        raise ConfigError(f"loss=bce needs a sigmoid output, not {act}: "
-                          "use loss=cross_entropy with softmax")
+        raise ConfigError(
+            f"loss=bce needs a sigmoid output, not {act}: use loss=cross_entropy with softmax"
+        )
     return n_outputs, act
 
 
@@ -89,23 +93,40 @@ def default_log_every(epochs: int) -> int:
 def build(cfg, dataset: Dataset | None = None) -> Setup:
     dataset = dataset or load_dataset(cfg.dataset)
     n_outputs, out_act = output_layer(cfg, dataset.n_classes)
-    net = Network(dataset.n_features, tuple(cfg.model.hidden), n_outputs, cfg.activation,
-                  out_act, cfg.model.bias)
+    net = Network(
+        dataset.n_features,
+        tuple(cfg.model.hidden),
+        n_outputs,
+        cfg.activation,
+        out_act,
+        cfg.model.bias,
+    )
     dtype = np.dtype(cfg.dtype)
     rng = make_rng(cfg)
     params = init_params(net, cfg.model.init, rng, cfg.model.init_scale, dtype)
     o = cfg.optimizer
-    optimizer = OPTIMIZERS[o.name](params, cfg.lr, weight_decay=o.weight_decay,
-                                   momentum=o.momentum, beta1=o.beta1, beta2=o.beta2, eps=o.eps)
+    optimizer = OPTIMIZERS[o.name](
+        params,
+        cfg.lr,
+        weight_decay=o.weight_decay,
+        momentum=o.momentum,
+        beta1=o.beta1,
+        beta2=o.beta2,
+        eps=o.eps,
+    )
 
     def split(X, labels):
-        return Split(dataset.transform(X).astype(dtype), encode_targets(labels, n_outputs, dtype),
-                     labels)
+        return Split(
+            dataset.transform(X).astype(dtype), encode_targets(labels, n_outputs, dtype), labels
+        )
 
     validation = None if dataset.X_val is None else split(dataset.X_val, dataset.labels_val)
-    kwargs = dict(epochs=cfg.epochs, batch_size=o.batch_size, shuffle=o.shuffle,
-                  log_every=cfg.log_every or default_log_every(cfg.epochs))
-    return Setup(dataset, net, params, optimizer, split(dataset.X, dataset.labels),
-                 validation, rng, kwargs)
-
-
+    kwargs = dict(
+        epochs=cfg.epochs,
+        batch_size=o.batch_size,
+        shuffle=o.shuffle,
+        log_every=cfg.log_every or default_log_every(cfg.epochs),
+    )
+    return Setup(
+        dataset, net, params, optimizer, split(dataset.X, dataset.labels), validation, rng, kwargs
+    )

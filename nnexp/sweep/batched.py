@@ -7,6 +7,7 @@ once for the whole group instead of once a job. Each replica is built exactly as
 job would build it (same config, same generator, same draws), and its slice of the
 result is handed back as that job's own (Setup, History).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,20 +15,34 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..run.setup import Setup, build, load_dataset
 from ..core.network import stack, unstack
 from ..core.optim import OPTIMIZERS
 from ..core.train import History, train
+from ..run.setup import Setup, build, load_dataset
 
 # Options that may differ between the replicas of one group. Everything else (dataset,
 # architecture, activation, loss, batching, epochs, dtype, logging) defines the group.
-REPLICA_OPTIONS = ("seed", "rng", "lr", "progress", "model.init_scale", "optimizer.momentum",
-                   "optimizer.beta1", "optimizer.beta2", "optimizer.eps",
-                   "optimizer.weight_decay")
+REPLICA_OPTIONS = (
+    "seed",
+    "rng",
+    "lr",
+    "progress",
+    "model.init_scale",
+    "optimizer.momentum",
+    "optimizer.beta1",
+    "optimizer.beta2",
+    "optimizer.eps",
+    "optimizer.weight_decay",
+)
 # Coefficients handed to the stacked optimiser as (R, 1, 1) arrays, one value a replica.
-_COEFFICIENTS = {"lr": "lr", "weight_decay": "optimizer.weight_decay",
-                 "momentum": "optimizer.momentum", "beta1": "optimizer.beta1",
-                 "beta2": "optimizer.beta2", "eps": "optimizer.eps"}
+_COEFFICIENTS = {
+    "lr": "lr",
+    "weight_decay": "optimizer.weight_decay",
+    "momentum": "optimizer.momentum",
+    "beta1": "optimizer.beta1",
+    "beta2": "optimizer.beta2",
+    "eps": "optimizer.eps",
+}
 
 
 def _select(plain: dict, dotted: str):
@@ -58,8 +73,11 @@ def groups(plain_configs: dict[int, dict], max_replicas: int) -> list[list[int]]
     by_key: dict[str, list[int]] = {}
     for num, plain in plain_configs.items():
         by_key.setdefault(group_key(plain), []).append(num)
-    return [nums[i:i + max_replicas] for nums in by_key.values()
-            for i in range(0, len(nums), max_replicas)]
+    return [
+        nums[i : i + max_replicas]
+        for nums in by_key.values()
+        for i in range(0, len(nums), max_replicas)
+    ]
 
 
 def train_group(cfgs: list) -> list[tuple[Setup, History]]:
@@ -69,16 +87,27 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     dataset = load_dataset(first.dataset)
     setups = [build(cfg, dataset) for cfg in cfgs]
     params = stack([s.params for s in setups])
-    coefficients = {name: _per_replica([float(_select(cfg, key)) for cfg in cfgs])
-                    for name, key in _COEFFICIENTS.items()}
+    coefficients = {
+        name: _per_replica([float(_select(cfg, key)) for cfg in cfgs])
+        for name, key in _COEFFICIENTS.items()
+    }
     optimizer = OPTIMIZERS[first.optimizer.name](params, **coefficients)
     shared = setups[0]
-    history = train(shared.net, params, optimizer, first.loss, shared.data,
-                    rng=[s.rng for s in setups], validation=shared.validation,
-                    **shared.train_kwargs)
+    history = train(
+        shared.net,
+        params,
+        optimizer,
+        first.loss,
+        shared.data,
+        rng=[s.rng for s in setups],
+        validation=shared.validation,
+        **shared.train_kwargs,
+    )
     histories = replica_histories(shared.train_kwargs["log_every"], first.epochs, history)
-    return [(replace(setup, params=unstack(params, r)), own)
-            for r, (setup, own) in enumerate(zip(setups, histories))]
+    return [
+        (replace(setup, params=unstack(params, r)), own)
+        for r, (setup, own) in enumerate(zip(setups, histories))
+    ]
 
 
 def _per_replica(values: list[float]):
@@ -96,8 +125,10 @@ def replica_histories(log_every: int, epochs: int, history: History) -> list[His
     replica; both are dropped here. ``seconds`` is the group's wall time."""
     # Every column as one (rows, values a row) array, converted once for all replicas:
     # a value a row for shared columns (seconds), R for per-replica ones (loss, lr).
-    tables = {name: np.asarray(values, dtype=float).reshape(len(values), -1)
-              for name, values in history.columns.items()}
+    tables = {
+        name: np.asarray(values, dtype=float).reshape(len(values), -1)
+        for name, values in history.columns.items()
+    }
     epoch = np.asarray(history.epochs)
     logged = (epoch % log_every == 0) | (epoch == epochs)
     replicas = []
@@ -105,9 +136,12 @@ def replica_histories(log_every: int, epochs: int, history: History) -> list[His
         rows = logged | (epoch == diverged) if diverged else logged
         if diverged:
             rows &= epoch <= diverged
-        own = History(epochs=epoch[rows].tolist(), params=None, diverged_at=diverged,
-                      seconds=history.seconds)
-        own.columns = {name: table[rows, r if table.shape[1] > 1 else 0].tolist()
-                       for name, table in tables.items()}
+        own = History(
+            epochs=epoch[rows].tolist(), params=None, diverged_at=diverged, seconds=history.seconds
+        )
+        own.columns = {
+            name: table[rows, r if table.shape[1] > 1 else 0].tolist()
+            for name, table in tables.items()
+        }
         replicas.append(own)
     return replicas

@@ -6,6 +6,7 @@ and nothing else — no job results — and skips it altogether when a job raise
 task never raises in a sweep, and the report is built from the run folders on disk,
 which is also why ``nnexp report <sweep folder>`` can rebuild it any time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,7 +50,8 @@ class SweepReport(Callback):
         except Exception:
             # Every job's folder is safe on disk; only the summary is missing, and it can
             # be rebuilt. Failing the whole command here would hide the jobs' results.
-            log.exception("could not write the sweep report; rebuild it with "
-                          "nnexp report %s", sweep_dir)
+            log.exception(
+                "could not write the sweep report; rebuild it with nnexp report %s", sweep_dir
+            )
             return
         log.info("%s", built.headline(elapsed))

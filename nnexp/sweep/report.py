@@ -32,6 +32,7 @@ The command is the sweep's own overrides (from ``multirun.yaml``, which Hydra's 
 sweeper and nnexp's callback save at the sweep's start) with ``hydra.sweep.dir`` set to
 this folder: running it again resumes the sweep in place, redoing only unfinished jobs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,9 +63,11 @@ MAX_PANELS = 4  # curve panels: one per swept parameter, at most this many
 MAX_LEGEND = 10  # more distinct values than this get a colour bar instead of a legend
 MAX_HEATMAP = 12  # values a side, at most, for the heatmap to stay readable
 DPI = 100
-CAPTIONS = {"curves.png": "Curves of every job, coloured by each swept value",
-            "final_metrics.png": "Final metrics against each swept numeric parameter",
-            "heatmap.png": "Objective over the two swept parameters"}
+CAPTIONS = {
+    "curves.png": "Curves of every job, coloured by each swept value",
+    "final_metrics.png": "Final metrics against each swept numeric parameter",
+    "heatmap.png": "Objective over the two swept parameters",
+}
 
 
 class ReportError(ValueError):
@@ -72,6 +75,7 @@ class ReportError(ValueError):
 
 
 # --- reading the sweep folder ----------------------------------------------------------
+
 
 @dataclass
 class Sweep:
@@ -181,16 +185,20 @@ def reproduce_command(sweep_dir: Path, saved) -> str | None:
         return None
     try:
         task = list(saved.hydra.overrides.task)
-        extra = [o for o in saved.hydra.overrides.hydra
-                 if not o.startswith(("hydra.mode=", "hydra.sweep.dir="))]
+        extra = [
+            o
+            for o in saved.hydra.overrides.hydra
+            if not o.startswith(("hydra.mode=", "hydra.sweep.dir="))
+        ]
     except Exception:
         return None
     args = [*task, *extra, f"hydra.sweep.dir={Path(sweep_dir).resolve()}"]
     return " ".join(["python -m nnexp -m", *map(shlex.quote, args)])
 
 
-def _row(job: int | None, folder: Path, sweep_dir: Path, settings: dict,
-         summary: dict | None) -> dict:
+def _row(
+    job: int | None, folder: Path, sweep_dir: Path, settings: dict, summary: dict | None
+) -> dict:
     row = {"job": job, **settings}
     summary = summary or {"status": "incomplete"}
     row["status"] = summary.get("status", "incomplete")
@@ -215,8 +223,10 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
     sweep_dir = Path(sweep_dir)
     folders = job_folders(sweep_dir)
     if not folders:
-        raise ReportError(f"{sweep_dir} holds no job folders (no */.hydra/overrides.yaml): "
-                          "is it a sweep folder of python -m nnexp -m ...?")
+        raise ReportError(
+            f"{sweep_dir} holds no job folders (no */.hydra/overrides.yaml): "
+            "is it a sweep folder of python -m nnexp -m ...?"
+        )
     from omegaconf import OmegaConf
 
     jobs = []
@@ -231,26 +241,38 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
     for _, _, settings, _ in jobs:
         keys += [k for k in settings if k not in keys]
     in_command = _swept_in_command(saved)
-    swept = [k for k in keys if k in in_command
-             or len({repr(s.get(k)) for _, _, s, _ in jobs}) > 1]
-    rows = [_row(num, folder, sweep_dir, {k: settings.get(k) for k in swept}, summary)
-            for num, folder, settings, summary in jobs]
+    swept = [k for k in keys if k in in_command or len({repr(s.get(k)) for _, _, s, _ in jobs}) > 1]
+    rows = [
+        _row(num, folder, sweep_dir, {k: settings.get(k) for k in swept}, summary)
+        for num, folder, settings, summary in jobs
+    ]
     table = pd.DataFrame(rows)
     table = table.sort_values("job", kind="stable", na_position="last").reset_index(drop=True)
     table = _tidy(table)
-    return Sweep(sweep_dir, table, swept, _objective_name(table), reproduce_command(
-        sweep_dir, saved), expected_jobs(sweep_dir))
+    return Sweep(
+        sweep_dir,
+        table,
+        swept,
+        _objective_name(table),
+        reproduce_command(sweep_dir, saved),
+        expected_jobs(sweep_dir),
+    )
 
 
 def _tidy(table: pd.DataFrame) -> pd.DataFrame:
     """Integer columns stay integers with gaps, and metrics no job has are dropped."""
     for column in ("job", "epochs_completed", "diverged_at"):
         table[column] = pd.array(table[column].astype("float"), dtype="Int64")
-    for column in ["objective", "seconds"] + [c for c in table if c.startswith(("final_",
-                                                                                 "best_"))]:
+    for column in ["objective", "seconds"] + [
+        c for c in table if c.startswith(("final_", "best_"))
+    ]:
         table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
-    empty = [f"{kind}_{m}" for kind in ("final", "best") for m in METRICS
-             if m.startswith("val_") and table[f"{kind}_{m}"].isna().all()]
+    empty = [
+        f"{kind}_{m}"
+        for kind in ("final", "best")
+        for m in METRICS
+        if m.startswith("val_") and table[f"{kind}_{m}"].isna().all()
+    ]
     return table.drop(columns=empty)
 
 
@@ -262,12 +284,15 @@ def _objective_name(table: pd.DataFrame) -> str:
 
 
 def describe_objective(name: str) -> str:
-    return {"val_loss": "final validation loss", "loss": "final training loss",
-            "mixed": "final validation loss where a split was held out, else training loss"
-            }[name]
+    return {
+        "val_loss": "final validation loss",
+        "loss": "final training loss",
+        "mixed": "final validation loss where a split was held out, else training loss",
+    }[name]
 
 
 # --- ranking ---------------------------------------------------------------------------
+
 
 def _finite(values) -> np.ndarray:
     values = np.asarray(values, dtype=float)
@@ -276,10 +301,14 @@ def _finite(values) -> np.ndarray:
 
 def ranked(table: pd.DataFrame) -> pd.DataFrame:
     """Jobs best first: finite objectives ascending, then diverged, failed, incomplete."""
-    key = pd.DataFrame({"bad": ~np.isfinite(table.objective.to_numpy(float)),
-                        "objective": table.objective.fillna(np.inf),
-                        "status": table.status.map(STATUS_RANK).fillna(9),
-                        "job": table.job.astype(float)})
+    key = pd.DataFrame(
+        {
+            "bad": ~np.isfinite(table.objective.to_numpy(float)),
+            "objective": table.objective.fillna(np.inf),
+            "status": table.status.map(STATUS_RANK).fillna(9),
+            "job": table.job.astype(float),
+        }
+    )
     order = key.sort_values(["bad", "objective", "status", "job"], kind="stable").index
     return table.loc[order].reset_index(drop=True)
 
@@ -291,8 +320,9 @@ def by_setting(sweep: Sweep) -> pd.DataFrame | None:
     if not sweep.seeded:
         return None
     table = sweep.table
-    groups = table.groupby(sweep.settings, sort=False, dropna=False) if sweep.settings else [
-        ((), table)]
+    groups = (
+        table.groupby(sweep.settings, sort=False, dropna=False) if sweep.settings else [((), table)]
+    )
     rows = []
     for values, group in groups:
         values = values if isinstance(values, tuple) else (values,)
@@ -301,11 +331,15 @@ def by_setting(sweep: Sweep) -> pd.DataFrame | None:
         row["seeds"] = len(group)
         row["ok"] = int((group.status == "ok").sum())
         row["mean_objective"] = float(np.mean(objective)) if len(objective) else np.nan
-        row["std_objective"] = (float(np.std(objective, ddof=1)) if len(objective) > 1
-                                and np.all(np.isfinite(objective)) else np.nan)
+        row["std_objective"] = (
+            float(np.std(objective, ddof=1))
+            if len(objective) > 1 and np.all(np.isfinite(objective))
+            else np.nan
+        )
         accuracy = _accuracy_column(sweep)
-        row["mean_accuracy"] = float(np.nanmean(group[accuracy])) if group[
-            accuracy].notna().any() else np.nan
+        row["mean_accuracy"] = (
+            float(np.nanmean(group[accuracy])) if group[accuracy].notna().any() else np.nan
+        )
         row["jobs"] = " ".join(str(j) for j in group.job)
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -326,19 +360,28 @@ def best(sweep: Sweep) -> dict | None:
         if not len(settings) or not math.isfinite(settings.mean_objective.iloc[0]):
             return None
         top = settings.iloc[0]
-        return {"settings": {k: top[k] for k in sweep.settings},
-                "objective": float(top.mean_objective), "std": top.std_objective,
-                "accuracy": top.mean_accuracy, "seeds": int(top.seeds),
-                "jobs": top.jobs}
+        return {
+            "settings": {k: top[k] for k in sweep.settings},
+            "objective": float(top.mean_objective),
+            "std": top.std_objective,
+            "accuracy": top.mean_accuracy,
+            "seeds": int(top.seeds),
+            "jobs": top.jobs,
+        }
     top = ranked(sweep.table).iloc[0]
     if not math.isfinite(top.objective if pd.notna(top.objective) else math.nan):
         return None
-    return {"settings": {k: top[k] for k in sweep.swept}, "objective": float(top.objective),
-            "accuracy": top[_accuracy_column(sweep)], "job": int(top.job),
-            "run_dir": top.run_dir}
+    return {
+        "settings": {k: top[k] for k in sweep.swept},
+        "objective": float(top.objective),
+        "accuracy": top[_accuracy_column(sweep)],
+        "job": int(top.job),
+        "run_dir": top.run_dir,
+    }
 
 
 # --- plots -----------------------------------------------------------------------------
+
 
 def _figure(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -364,8 +407,10 @@ def _fmt(value) -> str:
 
 
 def _is_numeric(values) -> bool:
-    return all(isinstance(v, (int, float, np.integer, np.floating))
-               and not isinstance(v, (bool, np.bool_)) for v in values)
+    return all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in values
+    )
 
 
 def _unique(values) -> list:
@@ -377,8 +422,12 @@ def _unique(values) -> list:
     if _is_numeric(seen):
         return sorted(seen)
     if all(isinstance(v, str) for v in seen):  # natural order: [2] before [16]
-        return sorted(seen, key=lambda v: [(0, int(t), "") if t.isdigit() else (1, 0, t)
-                                           for t in re.split(r"(\d+)", v)])
+        return sorted(
+            seen,
+            key=lambda v: [
+                (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", v)
+            ],
+        )
     return seen
 
 
@@ -412,6 +461,7 @@ def _palette(values):
             if level == v and type(level) is type(v):
                 return c
         return "grey"
+
     return colour, None
 
 
@@ -448,7 +498,8 @@ def curves_figure(sweep: Sweep):
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     lines = _setting_lines(sweep, done, curves)
     calm = [mean for _, mean, _, diverged in lines if not diverged] or [
-        mean for _, mean, _, _ in lines]
+        mean for _, mean, _, _ in lines
+    ]
     shown = np.concatenate([_finite(m) for m in calm] + [[m.iloc[0]] for _, m, _, _ in lines])
     log = _log_scale(shown)
     lo, hi = shown.min(), shown.max()
@@ -466,8 +517,9 @@ def curves_figure(sweep: Sweep):
                 lower, upper = (mean - std).to_numpy(), (mean + std).to_numpy()
                 if log:
                     lower = np.maximum(lower, mean.to_numpy() / 10)
-                ax.fill_between(x, lower, np.minimum(upper, limits[1] * 10), color=c,
-                                alpha=0.2, lw=0)
+                ax.fill_between(
+                    x, lower, np.minimum(upper, limits[1] * 10), color=c, alpha=0.2, lw=0
+                )
         if log:
             ax.set_yscale("log")
             _plain_log_ticks(ax.yaxis)
@@ -480,9 +532,12 @@ def curves_figure(sweep: Sweep):
             if bar is not None:
                 fig.colorbar(bar, ax=ax, label=param)
             else:
-                ax.legend(handles=_legend_handles(list(done[param]), colour), title=param,
-                          fontsize="small")
-    for ax in axes[len(params):]:
+                ax.legend(
+                    handles=_legend_handles(list(done[param]), colour),
+                    title=param,
+                    fontsize="small",
+                )
+    for ax in axes[len(params) :]:
         ax.set_visible(False)
     dashed = " (dashed: diverged)" if any(d for *_, d in lines) else ""
     fig.suptitle(f"{metric} of every job{dashed}", fontweight="bold")
@@ -507,16 +562,24 @@ def _setting_lines(sweep: Sweep, done: pd.DataFrame, curves: dict):
     """[(setting values, mean curve, std curve or None, diverged)]: one per job, or one
     per setting across seeds when ``seed`` is swept (diverged when any seed did)."""
     if not sweep.seeded:
-        return [({k: row[k] for k in sweep.swept}, curves[row.run_dir], None,
-                 row.status == "diverged") for _, row in done.iterrows()]
+        return [
+            ({k: row[k] for k in sweep.swept}, curves[row.run_dir], None, row.status == "diverged")
+            for _, row in done.iterrows()
+        ]
     lines = []
     groups = done.groupby(sweep.settings, sort=False) if sweep.settings else [((), done)]
     for values, group in groups:
         values = values if isinstance(values, tuple) else (values,)
         frame = pd.concat([curves[d] for d in group.run_dir], axis=1)
         std = frame.std(axis=1) if frame.shape[1] > 1 else None
-        lines.append((dict(zip(sweep.settings, values)), frame.mean(axis=1), std,
-                      bool((group.status == "diverged").any())))
+        lines.append(
+            (
+                dict(zip(sweep.settings, values)),
+                frame.mean(axis=1),
+                std,
+                bool((group.status == "diverged").any()),
+            )
+        )
     return lines
 
 
@@ -525,8 +588,9 @@ def final_figure(sweep: Sweep):
     each swept numeric parameter; one line per combination of the other parameters,
     means ± std across seeds."""
     table = sweep.table
-    numeric = [p for p in sweep.settings
-               if _is_numeric(list(table[p].dropna())) and table[p].nunique() > 1]
+    numeric = [
+        p for p in sweep.settings if _is_numeric(list(table[p].dropna())) and table[p].nunique() > 1
+    ]
     if not numeric:
         return None
     accuracy = _accuracy_column(sweep)
@@ -536,8 +600,7 @@ def final_figure(sweep: Sweep):
     legend = None  # one for the figure, beside the panels, where it hides no point
     for col, param in enumerate(numeric):
         others = [p for p in sweep.settings if p != param]
-        groups = list(table.groupby(others, sort=False, dropna=False)) if others else [
-            ((), table)]
+        groups = list(table.groupby(others, sort=False, dropna=False)) if others else [((), table)]
         connect = len(groups) <= MAX_LEGEND
         # one other parameter: the same colours as its panel of curves.png
         palette = _palette(list(table[others[0]]))[0] if len(others) == 1 else None
@@ -558,11 +621,27 @@ def final_figure(sweep: Sweep):
                 text = ", ".join(f"{k}={_fmt(v)}" for k, v in zip(others, values)) or None
                 colour = (palette(values[0]) if palette else f"C{i % 10}") if connect else "C0"
                 if sweep.seeded:
-                    ax.errorbar(xs, means, yerr=stds, color=colour, marker="o", ms=4,
-                                capsize=3, ls="-" if connect else "none", label=text)
+                    ax.errorbar(
+                        xs,
+                        means,
+                        yerr=stds,
+                        color=colour,
+                        marker="o",
+                        ms=4,
+                        capsize=3,
+                        ls="-" if connect else "none",
+                        label=text,
+                    )
                 else:
-                    ax.plot(xs, means, color=colour, marker="o", ms=4,
-                            ls="-" if connect else "none", label=text)
+                    ax.plot(
+                        xs,
+                        means,
+                        color=colour,
+                        marker="o",
+                        ms=4,
+                        ls="-" if connect else "none",
+                        label=text,
+                    )
             xs_all = _finite(table[param])  # the whole swept range, even where jobs failed
             if _log_scale(xs_all):
                 ax.set_xscale("log")
@@ -578,8 +657,9 @@ def final_figure(sweep: Sweep):
             ax.set_ylabel(label)
             ax.grid(True, alpha=0.3)
             if hidden:
-                ax.set_title(f"{hidden} diverged, failed or unfinished job(s) not shown",
-                             fontsize="small")
+                ax.set_title(
+                    f"{hidden} diverged, failed or unfinished job(s) not shown", fontsize="small"
+                )
             if connect and others and not legend and ax.get_legend_handles_labels()[0]:
                 legend = ax.get_legend_handles_labels()
     if legend:
@@ -606,8 +686,10 @@ def heatmap_figure(sweep: Sweep):
     notes = [["" for _ in cols] for _ in rows]
     for i, ra in enumerate(rows):
         for j, cb in enumerate(cols):
-            cell = table[(table[a].map(lambda v: v == ra and type(v) is type(ra)))
-                         & (table[b].map(lambda v: v == cb and type(v) is type(cb)))]
+            cell = table[
+                (table[a].map(lambda v, ra=ra: v == ra and type(v) is type(ra)))
+                & (table[b].map(lambda v, cb=cb: v == cb and type(v) is type(cb)))
+            ]
             objective = cell.objective.to_numpy(float)
             if len(cell) and np.all(np.isfinite(objective)):
                 values[i, j] = objective.mean()
@@ -627,14 +709,25 @@ def heatmap_figure(sweep: Sweep):
     for i in range(len(rows)):
         for j in range(len(cols)):
             dark = norm is not None and np.isfinite(values[i, j]) and norm(values[i, j]) > 0.55
-            ax.text(j, i, notes[i][j], ha="center", va="center", fontsize="small",
-                    color="white" if dark else "black")
+            ax.text(
+                j,
+                i,
+                notes[i][j],
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if dark else "black",
+            )
     if len(finite):
         i, j = np.unravel_index(np.nanargmin(values), values.shape)
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
     if len(finite) > 1:
-        fig.colorbar(image, ax=ax, label=describe_objective(sweep.objective)
-                     + (" (mean over seeds)" if sweep.seeded else ""))
+        fig.colorbar(
+            image,
+            ax=ax,
+            label=describe_objective(sweep.objective)
+            + (" (mean over seeds)" if sweep.seeded else ""),
+        )
     ax.set_xticks(range(len(cols)), [_fmt(v) for v in cols])
     ax.set_yticks(range(len(rows)), [_fmt(v) for v in rows])
     ax.set_xlabel(b)
@@ -643,8 +736,11 @@ def heatmap_figure(sweep: Sweep):
     return fig
 
 
-PLOTS = (("curves.png", curves_figure), ("final_metrics.png", final_figure),
-         ("heatmap.png", heatmap_figure))
+PLOTS = (
+    ("curves.png", curves_figure),
+    ("final_metrics.png", final_figure),
+    ("heatmap.png", heatmap_figure),
+)
 
 
 def write_plots(sweep: Sweep) -> dict[str, bytes]:
@@ -662,6 +758,7 @@ def write_plots(sweep: Sweep) -> dict[str, bytes]:
 
 
 # --- the report ------------------------------------------------------------------------
+
 
 def _counts(table: pd.DataFrame, expected: int | None) -> str:
     counts = table.status.value_counts()
@@ -682,8 +779,10 @@ def _best_text(sweep: Sweep, top: dict | None) -> str:
     text = f"`{_settings_text(top['settings'])}`: {describe_objective(sweep.objective)} "
     if "seeds" in top:
         std = "" if pd.isna(top["std"]) else f" ± {top['std']:.4g}"
-        text += (f"{top['objective']:.6g}{std} (mean ± std over {top['seeds']} seeds, "
-                 f"jobs {top['jobs']})")
+        text += (
+            f"{top['objective']:.6g}{std} (mean ± std over {top['seeds']} seeds, "
+            f"jobs {top['jobs']})"
+        )
     else:
         text += f"{top['objective']:.6g} (job {top['job']}, folder `{top['run_dir']}/`)"
     if pd.notna(top.get("accuracy")):
@@ -695,9 +794,18 @@ def _display(sweep: Sweep) -> pd.DataFrame:
     """The jobs table as shown in the reports: best first, the columns a reader wants."""
     table = ranked(sweep.table)
     metrics = [c for c in table if c.startswith("final_")] + [
-        c for c in ("best_val_loss", "best_loss") if c in table][:1]
-    columns = ["job", *sweep.swept, "status", "objective", *metrics, "epochs_completed",
-               "seconds", "error"]
+        c for c in ("best_val_loss", "best_loss") if c in table
+    ][:1]
+    columns = [
+        "job",
+        *sweep.swept,
+        "status",
+        "objective",
+        *metrics,
+        "epochs_completed",
+        "seconds",
+        "error",
+    ]
     frame = table[columns].rename(columns={"epochs_completed": "epochs"})
     if frame.error.isna().all():
         frame = frame.drop(columns="error")
@@ -714,8 +822,10 @@ def _md_table(frame: pd.DataFrame, marks: dict | None = None) -> str:
     def esc(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(esc(str(c)) for c in frame.columns) + " |",
-             "| " + " | ".join("---" for _ in frame.columns) + " |"]
+    lines = [
+        "| " + " | ".join(esc(str(c)) for c in frame.columns) + " |",
+        "| " + " | ".join("---" for _ in frame.columns) + " |",
+    ]
     for _, row in frame.iterrows():
         cells = []
         for column in frame.columns:
@@ -728,24 +838,33 @@ def _md_table(frame: pd.DataFrame, marks: dict | None = None) -> str:
 
 
 def _seed_table(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.rename(columns={"mean_objective": "objective (mean)",
-                                 "std_objective": "objective (std)",
-                                 "mean_accuracy": "accuracy (mean)"})
+    return frame.rename(
+        columns={
+            "mean_objective": "objective (mean)",
+            "std_objective": "objective (std)",
+            "mean_accuracy": "accuracy (mean)",
+        }
+    )
 
 
 def markdown(sweep: Sweep, top: dict | None, images: dict) -> str:
     marks = {"failed": "**{}**", "diverged": "*{}*", "incomplete": "_{}_"}
-    parts = [f"# Sweep report: {sweep.dir.name}",
-             f"{_counts(sweep.table, sweep.expected)}. Objective: "
-             f"{describe_objective(sweep.objective)}, lower is better.",
-             "## Best setting", _best_text(sweep, top)]
+    parts = [
+        f"# Sweep report: {sweep.dir.name}",
+        f"{_counts(sweep.table, sweep.expected)}. Objective: "
+        f"{describe_objective(sweep.objective)}, lower is better.",
+        "## Best setting",
+        _best_text(sweep, top),
+    ]
     settings = by_setting(sweep)
     if settings is not None:
         parts += ["## Settings across seeds, best first", _md_table(_seed_table(settings))]
-    parts += ["## Jobs, best first",
-              "Failed and diverged jobs are marked and listed last; `incomplete` means the "
-              "job was interrupted (rerun the command below to finish it).",
-              _md_table(_display(sweep), marks)]
+    parts += [
+        "## Jobs, best first",
+        "Failed and diverged jobs are marked and listed last; `incomplete` means the "
+        "job was interrupted (rerun the command below to finish it).",
+        _md_table(_display(sweep), marks),
+    ]
     if images:
         parts.append("## Plots")
         parts += [f"![{CAPTIONS[name]}]({name})" for name in images]
@@ -756,9 +875,11 @@ def markdown(sweep: Sweep, top: dict | None, images: dict) -> str:
 def _command_text(sweep: Sweep) -> str:
     if sweep.command is None:
         return f"Unknown: the folder has no {SWEEP_CONFIG}."
-    return (f"```\n{sweep.command}\n```\n\nRunning it again resumes the sweep in this folder: "
-            "finished jobs are skipped, unfinished and failed ones run. Leave out "
-            "`hydra.sweep.dir` to run the sweep afresh in a new folder.")
+    return (
+        f"```\n{sweep.command}\n```\n\nRunning it again resumes the sweep in this folder: "
+        "finished jobs are skipped, unfinished and failed ones run. Leave out "
+        "`hydra.sweep.dir` to run the sweep afresh in a new folder."
+    )
 
 
 STYLE = """
@@ -775,8 +896,9 @@ figure { margin: 1em 0; } img { max-width: 100%; } figcaption { color: #555; }
 """
 
 
-def _html_table(frame: pd.DataFrame, row_classes: list[str] | None = None,
-                links: dict | None = None) -> str:
+def _html_table(
+    frame: pd.DataFrame, row_classes: list[str] | None = None, links: dict | None = None
+) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for i, (_, row) in enumerate(frame.iterrows()):
@@ -805,37 +927,48 @@ def html_page(sweep: Sweep, top: dict | None, images: dict) -> str:
     if top is not None and "job" in top:
         classes = [c + (" best" if j == top["job"] else "") for c, j in zip(classes, jobs.job)]
     run_dirs = dict(zip(sweep.table.job, sweep.table.run_dir))
-    parts = [f"<h1>Sweep report: {html.escape(sweep.dir.name)}</h1>",
-             f"<p>{html.escape(_counts(sweep.table, sweep.expected))}. Objective: "
-             f"{html.escape(describe_objective(sweep.objective))}, lower is better.</p>",
-             "<h2>Best setting</h2>", f"<p>{_inline_md(_best_text(sweep, top))}</p>"]
+    parts = [
+        f"<h1>Sweep report: {html.escape(sweep.dir.name)}</h1>",
+        f"<p>{html.escape(_counts(sweep.table, sweep.expected))}. Objective: "
+        f"{html.escape(describe_objective(sweep.objective))}, lower is better.</p>",
+        "<h2>Best setting</h2>",
+        f"<p>{_inline_md(_best_text(sweep, top))}</p>",
+    ]
     settings = by_setting(sweep)
     if settings is not None:
-        parts += ["<h2>Settings across seeds, best first</h2>",
-                  _html_table(_seed_table(settings))]
-    parts += ["<h2>Jobs, best first</h2>",
-              "<p>Failed (red) and diverged (yellow) jobs are listed last; incomplete (grey) "
-              "jobs were interrupted. The job number links to its run folder.</p>",
-              _html_table(jobs, classes, {"job": lambda row: f"{run_dirs[row.job]}/"})]
+        parts += ["<h2>Settings across seeds, best first</h2>", _html_table(_seed_table(settings))]
+    parts += [
+        "<h2>Jobs, best first</h2>",
+        "<p>Failed (red) and diverged (yellow) jobs are listed last; incomplete (grey) "
+        "jobs were interrupted. The job number links to its run folder.</p>",
+        _html_table(jobs, classes, {"job": lambda row: f"{run_dirs[row.job]}/"}),
+    ]
     if images:
         parts.append("<h2>Plots</h2>")
         for name, png in images.items():
             data = base64.b64encode(png).decode("ascii")
-            parts.append(f'<figure><img src="data:image/png;base64,{data}" '
-                         f'alt="{html.escape(CAPTIONS[name])}"><figcaption>'
-                         f"{html.escape(CAPTIONS[name])}</figcaption></figure>")
+            parts.append(
+                f'<figure><img src="data:image/png;base64,{data}" '
+                f'alt="{html.escape(CAPTIONS[name])}"><figcaption>'
+                f"{html.escape(CAPTIONS[name])}</figcaption></figure>"
+            )
     parts.append("<h2>Reproduce</h2>")
     if sweep.command is None:
         parts.append(f"<p>Unknown: the folder has no {SWEEP_CONFIG}.</p>")
     else:
-        parts.append(f"<pre><code>{html.escape(sweep.command)}</code></pre><p>Running it "
-                     "again resumes the sweep in this folder: finished jobs are skipped, "
-                     "unfinished and failed ones run. Leave out <code>hydra.sweep.dir</code> "
-                     "to run the sweep afresh in a new folder.</p>")
+        parts.append(
+            f"<pre><code>{html.escape(sweep.command)}</code></pre><p>Running it "
+            "again resumes the sweep in this folder: finished jobs are skipped, "
+            "unfinished and failed ones run. Leave out <code>hydra.sweep.dir</code> "
+            "to run the sweep afresh in a new folder.</p>"
+        )
     title = html.escape(f"Sweep report: {sweep.dir.name}")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{title}</title><style>{STYLE}</style></head>\n<body>\n"
-            + "\n".join(parts) + "\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
 
 
 @dataclass
@@ -848,8 +981,10 @@ class Report:
         took = "" if seconds is None else f" in {seconds:.1f} s"
         text = f"sweep{took}: {_counts(self.sweep.table, self.sweep.expected)}"
         if self.best is not None:
-            text += (f"; best {_settings_text(self.best['settings'])} "
-                     f"(objective {self.best['objective']:.6g})")
+            text += (
+                f"; best {_settings_text(self.best['settings'])} "
+                f"(objective {self.best['objective']:.6g})"
+            )
         return text + f"; report: {self.sweep.dir / REPORT_HTML}"
 
 
@@ -870,7 +1005,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="nnexp report",
         description="Rebuild a sweep folder's summary.csv, comparison plots, report.md and "
-                    "report.html from its run folders (also for an interrupted sweep).")
+        "report.html from its run folders (also for an interrupted sweep).",
+    )
     parser.add_argument("sweep_dir", type=Path, help="the sweep folder (hydra.sweep.dir)")
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():

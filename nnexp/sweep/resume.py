@@ -20,6 +20,7 @@ Before a job is redone its stale ``summary.json`` and any temporary files of an
 interrupted write are removed, so a second interruption can never leave an old verdict
 beside new files.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -116,12 +117,15 @@ def _objective(summary: dict) -> str:
     return "none" if value is None else f"{value:.6g}"
 
 
-def progress_line(job_num: int, total: int | None, summary: dict, seconds: float,
-                  skipped: bool = False) -> str:
+def progress_line(
+    job_num: int, total: int | None, summary: dict, seconds: float, skipped: bool = False
+) -> str:
     """``job 3 of 6 (#2): ok, objective 0.0123, 0.84 s`` — n counts from 1, ``#`` is
     Hydra's job number, which names the job's folder."""
     where = f"job {job_num + 1}" + (f" of {total}" if total else "") + f" (#{job_num})"
     if skipped:
-        return (f"{where}: already finished ({summary['status']}, objective "
-                f"{_objective(summary)}); skipped")
+        return (
+            f"{where}: already finished ({summary['status']}, objective "
+            f"{_objective(summary)}); skipped"
+        )
     return f"{where}: {summary['status']}, objective {_objective(summary)}, {seconds:.2f} s"
