@@ -1,7 +1,8 @@
 """The ``nnexp`` command (and ``python -m nnexp``).
 
 ``nnexp [overrides]`` trains (``-m`` sweeps); a first word naming a subcommand runs it
-instead: ``nnexp report SWEEP_DIR``, ``nnexp predict RUN_DIR [values]``. Overrides always
+instead: ``nnexp report SWEEP_DIR``, ``nnexp predict RUN_DIR [values]``,
+``nnexp verify RUN_DIR|SWEEP_DIR``. Overrides always
 hold ``=`` and flags start with ``-``, so a subcommand's name cannot be mistaken for one.
 """
 
@@ -23,9 +24,16 @@ def _predict(argv: list[str]) -> int:
     return main(argv)
 
 
+def _verify(argv: list[str]) -> int:
+    from .verify import main
+
+    return main(argv)
+
+
 SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
     "report": _report,
     "predict": _predict,
+    "verify": _verify,
 }
 
 

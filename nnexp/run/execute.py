@@ -19,7 +19,7 @@ import numpy as np
 from .. import __version__
 from ..core.data import DataError
 from ..core.train import History, train
-from . import artifacts
+from . import artifacts, environment
 from .setup import ConfigError, Setup, build
 
 log = logging.getLogger("nnexp")
@@ -57,6 +57,7 @@ def provenance(cfg) -> dict:
             "numpy": np.__version__,
             "python": sys.version.split()[0],
         },
+        "blas": environment.blas(),  # its thread count and kernel change the rounding
         "git_commit": git_commit(),
     }
 
