@@ -1,6 +1,7 @@
-"""``nnexp.report`` on sweep folders made by hand: what it reads from run folders, how
-it ranks and groups jobs, which plots it draws, the two reports, and the
-``nnexp report`` command that rebuilds them (also for an interrupted sweep)."""
+"""The sweep report on sweep folders made by hand: what it reads from run folders, how
+it groups jobs into settings and chooses the best, which figures it draws, the two
+reports, and the ``nnexp report`` command that rebuilds them (also for an interrupted
+sweep). One test per defect found by trying it, named by its reproduction."""
 
 from __future__ import annotations
 
@@ -15,9 +16,22 @@ import pytest
 from cli import nnexp
 from omegaconf import OmegaConf
 
-from nnexp.sweep import report
+from nnexp.sweep import figures, render, report, table
 
 BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 40, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = _tiny_png()
 
 
 def make_sweep(root: Path, task: list[str], extra: list[str] = ()) -> Path:
@@ -47,9 +61,15 @@ def make_job(
     epochs: int = 10,
     val: bool = False,
     error: str | None = None,
+    objective: float | None = None,
+    folder: str | None = None,
+    boundary: bool = False,
+    page: str | None = None,
 ):
-    """A job folder as nnexp leaves it; ``status=None``: killed before summary.json."""
-    run = sweep / str(num)
+    """A job folder as nnexp leaves it; ``status=None``: killed before summary.json.
+    ``objective`` replaces the objective the curve ends at; ``boundary`` writes a
+    decision_boundary.png, ``page`` a run page of that name (report.html, report.md)."""
+    run = sweep / (folder or str(num))
     (run / ".hydra").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create(overrides), run / ".hydra" / "overrides.yaml")
     epoch = np.arange(epochs + 1)
@@ -61,11 +81,16 @@ def make_job(
         metrics.update(val_loss=curve * 1.1, val_accuracy=np.linspace(0.5, 0.8, epochs + 1))
     if status != "failed":
         pd.DataFrame(metrics).to_csv(run / "metrics.csv", index=False)
+    if boundary:
+        (run / "decision_boundary.png").write_bytes(PNG)
+    if page:
+        (run / page).write_text("a run page")
     if status is None:
         return run
     names = ["loss", "accuracy"] + (["val_loss", "val_accuracy"] if val else [])
     final = {m: float(metrics[m][-1]) for m in names}
-    objective = final["val_loss" if val else "loss"]
+    if objective is None:
+        objective = final["val_loss" if val else "loss"]
     summary = {"status": status, "objective": objective if math.isfinite(objective) else None}
     if status == "failed":
         summary.update(objective=None, error=error or "boom")
@@ -96,6 +121,7 @@ def test_parse_overrides_keeps_numbers_and_strings_and_writes_lists_as_text():
             "model.hidden=[4,4]",
             "+extra=x",
             "dataset=circles",
+            "+note=${oc.env:HOME}",
         ]
     ) == {
         "lr": 0.1,
@@ -104,6 +130,7 @@ def test_parse_overrides_keeps_numbers_and_strings_and_writes_lists_as_text():
         "model.hidden": "[4,4]",
         "extra": "x",
         "dataset": "circles",
+        "note": "${oc.env:HOME}",
     }
 
 
@@ -114,8 +141,8 @@ def test_summary_csv_has_a_column_per_swept_override_and_marks_every_status(tmp_
         for lr in ("0.1", "1", "10")
         for loss in ("mse", "bce")
     ]
-    make_job(sweep, 0, settings[0], loss=0.3)
-    make_job(sweep, 1, settings[1], loss=0.1)
+    make_job(sweep, 0, settings[0], loss=0.3, page="report.html")
+    make_job(sweep, 1, settings[1], loss=0.1, page="report.md")
     make_job(sweep, 2, settings[2], status="diverged")
     make_job(sweep, 3, settings[3], status="failed", error="loss=bce needs a sigmoid output")
     make_job(sweep, 4, settings[4], status=None)  # killed mid-run
@@ -136,16 +163,32 @@ def test_summary_csv_has_a_column_per_swept_override_and_marks_every_status(tmp_
     assert (
         "5 jobs: 2 ok, 1 diverged, 1 failed, 1 incomplete; 1 of the sweep's 6 not started" in text
     )
-    assert "`lr=0.1 loss=bce`: final training loss 0.1 (job 1, folder `1/`)" in text
-    jobs = text.split("## Jobs, best first")[1]
+    assert "**lr=0.1 loss=bce**: loss 0.1 (job 1), accuracy 90.0%." in text
+    assert "among the 2 of 5 settings whose job finished ok" in text
+    jobs = text.split("## Jobs")[1]
+    # Each job links to its run's page: report.html, else report.md, else summary.json.
     assert (
-        jobs.index("| 1 | 0.1 | bce | ok |")
-        < jobs.index("| 0 | 0.1 | mse | ok |")
-        < jobs.index("*diverged*")
+        jobs.index("| [1](./1/report.md) | 0.1 | bce | ok |")
+        < jobs.index("| [0](./0/report.html) | 0.1 | mse | ok |")
+        < jobs.index("| [2](./2/summary.json) | 1 | mse | *diverged* |")
         < jobs.index("**failed**")
-        < jobs.index("_incomplete_")
+        < jobs.index("| 4 | 10 | mse | _incomplete_ |")
     )
     assert f"python -m nnexp -m lr=0.1,1,10 loss=mse,bce epochs=10 hydra.sweep.dir={sweep}" in text
+
+
+def test_the_page_opens_with_the_answer_then_plots_settings_and_collapsed_jobs(tmp_path):
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "seed=0,1"])
+    for n, (lr, seed) in enumerate([(lr, s) for lr in ("0.1", "1") for s in (0, 1)]):
+        make_job(sweep, n, [f"lr={lr}", f"seed={seed}"], loss=0.1 * (n + 1))
+    report.build(sweep)
+    for name in ("report.md", "report.html"):
+        text = (sweep / name).read_text()
+        marks = ["Answer", "Plots", "Settings across seeds", "Jobs", "Reproduce"]
+        found = [text.index(f"{'## ' if name.endswith('md') else '<h2>'}{m}") for m in marks]
+        assert found == sorted(found), name
+        jobs = text[found[3] :]
+        assert jobs.index("<details>") < jobs.index("| job |" if name.endswith("md") else "<table")
 
 
 def test_an_override_swept_on_the_command_line_is_a_column_even_with_one_job(tmp_path):
@@ -181,16 +224,56 @@ def test_seeds_are_averaged_per_setting(tmp_path):
     for n, ((lr, seed), loss) in enumerate(losses.items()):
         make_job(sweep, n, [f"lr={lr}", f"seed={seed}"], loss=loss, val=True)
     built = report.build(sweep)
-    settings = report.by_setting(built.sweep)
+    settings = report.settings_table(built.sweep)
     assert list(settings.lr) == [1, 0.1]
-    assert settings.mean_objective.tolist() == pytest.approx([0.22, 0.55])  # val = 1.1 x
-    assert settings.std_objective.tolist() == pytest.approx([0.11, 0.11])
+    assert settings["mean"].tolist() == pytest.approx([0.22, 0.55])  # val = 1.1 x
+    assert settings["std"].tolist() == pytest.approx([0.11, 0.11])
     assert built.best["settings"] == {"lr": 1} and built.best["seeds"] == 3
     text = (sweep / "report.md").read_text()
-    assert "final validation loss 0.22 ± 0.11 (mean ± std over 3 seeds, jobs 3 4 5)" in text
+    assert "val_loss 0.22 ± 0.11 (mean ± std over 3 seeds; min 0.11, max 0.33)" in text
+    assert "averaged over its seeds" in text
     assert "## Settings across seeds, best first" in text
     assert not (sweep / "heatmap.png").exists()  # one setting parameter besides the seed
     assert (sweep / "final_metrics.png").exists()
+
+
+def test_best_is_chosen_over_settings_whose_seeds_all_finished_by_their_mean(tmp_path):
+    # lr=1 has the single lowest job and the lowest mean of its finished seeds, but one
+    # of its seeds diverged: lr=0.1 is the answer, and the report says why.
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1,10", "seed=0,1"])
+    make_job(sweep, 0, ["lr=0.1", "seed=0"], loss=0.5)
+    make_job(sweep, 1, ["lr=0.1", "seed=1"], loss=0.5)
+    make_job(sweep, 2, ["lr=1", "seed=0"], loss=0.01)
+    make_job(sweep, 3, ["lr=1", "seed=1"], status="diverged")
+    make_job(sweep, 4, ["lr=10", "seed=0"], loss=0.02)
+    make_job(sweep, 5, ["lr=10", "seed=1"], loss=2.0)  # mean 1.01: worse than lr=0.1
+    built = report.build(sweep)
+    assert built.best["settings"] == {"lr": 0.1} and not built.best["provisional"]
+    settings = report.settings_table(built.sweep)
+    assert list(settings.lr) == [0.1, 10, 1] and list(settings.complete) == [True, True, False]
+    assert list(settings.ok) == [2, 2, 1]
+    text = (sweep / "report.md").read_text()
+    assert "among the 2 of 3 settings whose seeds all finished ok" in text
+    assert "a setting with a diverged, failed or unfinished job is not eligible" in text
+    # The per-job table follows the settings: the best setting's jobs first, not the
+    # lucky seed of another setting.
+    jobs = text.split("## Jobs")[1]
+    first = re.findall(r"^\| \[(\d+)\]", jobs, flags=re.M)
+    assert first[:2] == ["0", "1"] and first[2:4] == ["4", "5"]
+
+
+def test_an_interrupted_sweep_names_its_best_so_far_not_no_job_finished(tmp_path):
+    # Found: "No job finished with a finite objective" above a table with an ok job.
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "seed=0,1,2"])
+    make_job(sweep, 0, ["lr=0.1", "seed=0"], loss=0.3)
+    make_job(sweep, 1, ["lr=0.1", "seed=1"], status=None)
+    built = report.build(sweep)
+    assert built.best["settings"] == {"lr": 0.1} and built.best["provisional"]
+    text = (sweep / "report.md").read_text()
+    assert "No job finished" not in text and "No job has finished" not in text
+    assert "best so far" in text and "Provisional" in text
+    assert "(1 of 2)" in text
+    assert "provisional" in built.headline()
 
 
 def test_a_setting_with_a_diverged_seed_ranks_last(tmp_path):
@@ -201,20 +284,23 @@ def test_a_setting_with_a_diverged_seed_ranks_last(tmp_path):
     make_job(sweep, 3, ["lr=1", "seed=1"], status="diverged")
     built = report.build(sweep)
     assert built.best["settings"] == {"lr": 0.1}
-    assert list(report.by_setting(built.sweep).ok) == [2, 1]
+    assert list(report.settings_table(built.sweep).ok) == [2, 1]
 
 
-def test_html_report_is_self_contained(tmp_path):
+def test_html_report_is_one_file_with_inline_script_and_relative_links(tmp_path):
     sweep = make_sweep(tmp_path / "s", ["lr=0.1,1"])
-    make_job(sweep, 0, ["lr=0.1"], loss=0.2)
+    make_job(sweep, 0, ["lr=0.1"], loss=0.2, page="report.html")
     make_job(sweep, 1, ["lr=1"], status="failed", error="a <bad> value")
     report.build(sweep)
     page = (sweep / "report.html").read_text()
     sources = re.findall(r'src="([^"]*)"', page)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
-    assert "<link" not in page and "<script" not in page
+    assert "<link" not in page and "<script src" not in page and "http" not in page
+    assert "<script>" in page and 'class="sortable"' in page and 'class="filter"' in page
     assert '<tr class="failed">' in page and "a &lt;bad&gt; value" in page
-    assert '<a href="0/">0</a>' in page
+    assert '<a href="./0/report.html">0</a>' in page
+    assert '<nav class="contents">' in page and 'href="#settings"' in page
+    assert '<div class="scroll"><table' in page
 
 
 def test_everything_failed_still_gives_a_report(tmp_path):
@@ -223,8 +309,278 @@ def test_everything_failed_still_gives_a_report(tmp_path):
     make_job(sweep, 1, ["lr=1"], status=None)
     built = report.build(sweep)
     assert built.best is None
-    assert "No job finished with a finite objective." in (sweep / "report.md").read_text()
+    assert "No job has finished ok yet." in (sweep / "report.md").read_text()
     assert not (sweep / "curves.png").exists()
+
+
+def test_a_figure_that_fails_is_a_warning_and_the_rest_of_the_report_is_written(
+    tmp_path, monkeypatch, caplog
+):
+    def broken(sweep, settings):
+        raise ValueError("zero-size array to reduction operation maximum")
+
+    grid = tuple((n, broken if n == "curves.png" else f) for n, f in figures.GRID_FIGURES)
+    monkeypatch.setattr(figures, "GRID_FIGURES", grid)
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1"])
+    make_job(sweep, 0, ["lr=0.1"], loss=0.2)
+    make_job(sweep, 1, ["lr=1"], loss=0.1)
+    (sweep / "curves.png").write_bytes(b"stale")  # an earlier build's
+    with caplog.at_level("WARNING", logger="nnexp"):
+        built = report.build(sweep)
+    assert "sweep figure curves.png could not be drawn: ValueError: zero-size" in caplog.text
+    assert built.page.errors == {
+        "curves.png": "ValueError: zero-size array to reduction operation maximum"
+    }
+    assert not (sweep / "curves.png").exists() and (sweep / "final_metrics.png").exists()
+    text = (sweep / "report.md").read_text()
+    assert "The figure curves.png could not be drawn (ValueError: zero-size" in text
+    assert built.best["settings"] == {"lr": 1} and len(csv(sweep)) == 2
+    assert "could not be drawn" in (sweep / "report.html").read_text()
+    assert "figure curves.png failed" in built.headline()
+
+
+def test_negative_zero_never_appears(tmp_path):
+    # Found: a saturated network's validation loss printed as -0 and bolded as best.
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1"])
+    make_job(sweep, 0, ["lr=0.1"], loss=0.2, val=True, objective=-0.0)
+    make_job(sweep, 1, ["lr=1"], loss=0.1, val=True)
+    built = report.build(sweep)
+    assert math.copysign(1, built.sweep.table.objective[0]) == 1.0
+    for name in ("report.md", "report.html", "summary.csv"):
+        text = (sweep / name).read_text()
+        assert not re.search(r"(?<![\w.])-0(?![\w.])", text), name
+    assert figures.fmt(-0.0) == "0"
+
+
+@pytest.mark.parametrize("low", [0.0, -0.5])
+def test_a_zero_or_negative_objective_keeps_the_heatmaps_log_scale_and_says_so(tmp_path, low):
+    # Found: one 0 forced the heatmap onto a linear scale that painted 1e-3, 1e-2 and
+    # 1e-1 the same colour.
+    from matplotlib.colors import LogNorm
+
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1,10", "activation=tanh,relu"])
+    cells = [low, 1e-3, 1e-2, 1e-1, 1.0, 0.5]
+    combos = [(lr, a) for lr in ("0.1", "1", "10") for a in ("tanh", "relu")]
+    for n, ((lr, act), value) in enumerate(zip(combos, cells)):
+        make_job(sweep, n, [f"lr={lr}", f"activation={act}"], objective=value)
+    swept = table.collect(sweep)
+    fig = figures.heatmap_figure(swept, table.settings_table(swept))
+    image = fig.axes[0].images[0]
+    assert isinstance(image.norm, LogNorm)
+    drawn = image.get_array()
+    assert len({round(float(image.norm(v)), 3) for v in drawn.compressed()[1:4]}) == 3
+    assert "1 cell ≤ 0 hatched" in fig.axes[0].get_title()
+    curves = figures.final_figure(swept, table.settings_table(swept))
+    assert curves.axes[0].get_yscale() == "log"
+    assert "1 objective ≤ 0 drawn at the bottom edge" in curves.get_suptitle()
+
+
+def test_seed_curves_show_the_median_not_a_mean_pulled_by_one_stuck_seed(tmp_path):
+    # Found: nine seeds at 2e-4 and one stuck at 0.5 were drawn as a mean of 0.05.
+    sweep = make_sweep(tmp_path / "s", ["lr=1", "seed=range(10)"])
+    for seed in range(10):
+        make_job(sweep, seed, ["lr=1", f"seed={seed}"], loss=0.5 if seed == 3 else 2e-4)
+    swept = table.collect(sweep)
+    fig = figures.curves_figure(swept, table.settings_table(swept))
+    ax = fig.axes[0]
+    bold = [line for line in ax.get_lines() if line.get_linewidth() >= 2]
+    thin = [line for line in ax.get_lines() if line.get_linewidth() < 1]
+    assert len(bold) == 1 and len(thin) == 10
+    assert bold[0].get_ydata()[-1] == pytest.approx(2e-4)
+    assert ax.get_yscale() == "log"
+    assert not ax.collections  # no band: every seed is its own line
+
+
+def test_accuracy_is_never_drawn_beyond_100_percent(tmp_path):
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "seed=0,1,2"])
+    for n, (lr, seed) in enumerate([(lr, s) for lr in ("0.1", "1") for s in range(3)]):
+        make_job(sweep, n, [f"lr={lr}", f"seed={seed}"], loss=0.1 + 0.01 * n)
+    swept = table.collect(sweep)
+    swept.table["final_accuracy"] = [1.0, 1.0, 0.6, 1.0, 0.98, 1.0]
+    fig = figures.final_figure(swept, table.settings_table(swept))
+    accuracy = fig.axes[1]
+    assert accuracy.get_ylim()[1] == 100
+    for line in accuracy.get_lines():
+        assert np.nanmax(line.get_ydata()) <= 100
+
+
+def test_colours_stay_distinct_past_ten_values_and_legends_cover_no_data(tmp_path):
+    assert len({tuple(c) for c in figures.colours(12)}) == 12
+    assert len({tuple(c) for c in figures.colours(30)}) == 30
+    widths = [f"[{w}]" for w in range(1, 13)]
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", f"model.hidden={','.join(widths)}"])
+    n = 0
+    for lr in ("0.1", "1"):
+        for w in widths:
+            make_job(sweep, n, [f"lr={lr}", f"model.hidden={w}"], loss=0.01 * (n + 1))
+            n += 1
+    swept = table.collect(sweep)
+    fig = figures.final_figure(swept, table.settings_table(swept))
+    lr_panel = fig.axes[0]  # lines: one per width, 12 of them
+    medians = [line for line in lr_panel.get_lines() if line.get_linestyle() == "-"]
+    assert len({tuple(np.atleast_1d(line.get_color())) for line in medians}) == 12
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert fig.legends
+    for legend in fig.legends:
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            assert not box.overlaps(ax.get_window_extent(renderer))
+
+
+def test_a_search_gets_history_slices_and_parallel_coordinates(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import report_build
+
+    sweep = report_build.search_sweep(tmp_path / "search", trials=15, rows=10)
+    built = report.build(sweep)
+    assert built.sweep.search and built.sweep.log_params == {"lr"}
+    assert list(built.page.images) == ["history.png", "slices.png", "parallel.png", "curves.png"]
+    assert not (sweep / "final_metrics.png").exists() and not (sweep / "heatmap.png").exists()
+    settings = table.settings_table(built.sweep)
+    history = figures.history_figure(built.sweep, settings).axes[0]
+    best = [line for line in history.get_lines() if line.get_label() == "best so far"][0]
+    assert np.all(np.diff(best.get_ydata()) <= 0)
+    assert best.get_ydata()[-1] == pytest.approx(built.sweep.table.objective.min())
+    slices = figures.slices_figure(built.sweep, settings).axes
+    assert slices[0].get_xscale() == "log"  # lr was searched log-uniformly
+    assert [t.get_text() for t in slices[1].get_xticklabels()] == ["[2]", "[4]", "[8]", "[16]"]
+    assert {t.get_text() for t in slices[2].get_xticklabels()} == {"relu", "sigmoid", "tanh"}
+    parallel = figures.parallel_figure(built.sweep, settings).axes[0]
+    assert [t.get_text() for t in parallel.get_xticklabels()] == [
+        "lr",
+        "model.hidden",
+        "activation",
+        "val_loss",
+    ]
+    assert len([line for line in parallel.get_lines() if len(line.get_xdata()) == 4]) == 15
+
+
+def test_a_sweep_whose_settings_are_not_a_grid_is_a_search_without_a_saved_config(tmp_path):
+    sweep = tmp_path / "s"
+    for n, (lr, act) in enumerate([(0.013, "tanh"), (0.2, "relu"), (0.0021, "tanh")]):
+        make_job(sweep, n, [f"lr={lr}", f"activation={act}"], loss=0.1 * (n + 1))
+    assert table.collect(sweep).search
+    for n, (lr, act) in enumerate([(0.2, "tanh"), (0.013, "relu"), (0.0021, "relu")], 3):
+        make_job(sweep, n, [f"lr={lr}", f"activation={act}"], loss=0.1)
+    assert not table.collect(sweep).search  # now every combination: a grid
+
+
+def test_decision_boundaries_are_laid_out_as_the_heatmap_and_link_to_their_runs(tmp_path):
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "activation=tanh,relu"])
+    combos = [(lr, a) for lr in ("1", "0.1") for a in ("tanh", "relu")]  # not in order
+    for n, (lr, act) in enumerate(combos):
+        make_job(
+            sweep, n, [f"lr={lr}", f"activation={act}"], loss=0.1 * (n + 1), boundary=True,
+            page="report.html",
+        )
+    report.build(sweep)
+    page = (sweep / "report.html").read_text()
+    thumbs = page.split('<div class="thumbs"')[1].split("</div></section>")[0]
+    # rows lr 0.1 then 1 (ascending, as the heatmap), columns relu then tanh
+    assert re.findall(r'href="\./(\d)/report\.html"', thumbs) == ["3", "2", "1", "0"]
+    assert re.findall(r'src="\./(\d)/decision_boundary\.png"', thumbs) == ["3", "2", "1", "0"]
+    assert "lr \\ activation" in thumbs
+    assert (sweep / "3" / "decision_boundary.png").exists()
+    assert "## Decision boundaries" in (sweep / "report.md").read_text()
+
+
+def test_links_are_relative_paths_only_whatever_the_folder_is_called(tmp_path):
+    # Found: hydra.sweep.subdir='javascript:...' made a link that ran script on click.
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1"])
+    make_job(sweep, 0, ["lr=0.1"], folder="javascript:alert(1)", page="report.html", boundary=True)
+    make_job(sweep, 1, ["lr=1"], folder="x y#?", page="report.html")
+    report.build(sweep)
+    page = (sweep / "report.html").read_text()
+    links = re.findall(r'(?:href|src)="([^"]*)"', page)
+    assert links
+    for link in links:
+        assert link.startswith(("./", "#", "data:image/png;base64,")), link
+    assert 'href="./javascript%3Aalert%281%29/report.html"' in page
+    assert 'href="./x%20y%23%3F/report.html"' in page
+    text = (sweep / "report.md").read_text()
+    assert "](./javascript%3Aalert%281%29/report.html)" in text
+    assert "](javascript" not in text
+
+
+def test_report_md_escapes_names_values_and_errors(tmp_path):
+    sweep = make_sweep(tmp_path / "s", ["+tag=a,b"])
+    make_job(sweep, 0, ["+tag=<img src=x onerror=alert(1)>"], loss=0.1)
+    make_job(
+        sweep, 1, ["+tag=a|b"], status="failed", error="<script>alert(1)</script> | *bold*"
+    )
+    report.build(sweep)
+    text = (sweep / "report.md").read_text()
+    assert "<script>" not in text and "<img src=x" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; \\| \\*bold\\*" in text
+    assert "a\\|b" in text
+    page = (sweep / "report.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_hydra_callbacks_overrides_are_flagged_and_left_out_of_the_rerun_command(tmp_path):
+    evil = "++hydra.callbacks.x={_target_: os.system, command: 'touch /tmp/pwned'}"
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1"], extra=[evil])
+    make_job(sweep, 0, ["lr=0.1"], loss=0.1)
+    built = report.build(sweep)
+    assert built.sweep.unsafe == [evil]
+    assert "hydra.callbacks" not in built.sweep.command
+    text = (sweep / "report.md").read_text()
+    command = text.split("```\n")[1]
+    assert "hydra.callbacks" not in command and "lr=0.1,1" in command
+    assert "> **Warning**: Left out of this command:" in text and "touch /tmp/pwned" in text
+    assert "Left out of this command" in (sweep / "report.html").read_text()
+
+
+def test_an_interpolated_override_is_repeated_as_written_in_the_rerun_command(tmp_path):
+    # Found: ${...} in an override was resolved (or failed) when the command was shown.
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "+note=${oc.env:NNEXP_UNSET_VAR,x}"])
+    make_job(sweep, 0, ["lr=0.1", "+note=${oc.env:NNEXP_UNSET_VAR,x}"], loss=0.1)
+    built = report.build(sweep)
+    assert "'+note=${oc.env:NNEXP_UNSET_VAR,x}'" in built.sweep.command
+    assert "'+note=${oc.env:NNEXP_UNSET_VAR,x}'" in (sweep / "report.md").read_text()
+
+
+def test_a_diverged_job_without_validation_numbers_does_not_switch_the_objective(tmp_path):
+    # Found: one diverged job switched the curves and accuracy to training metrics
+    # while the ranking still used the validation loss.
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1,100"])
+    make_job(sweep, 0, ["lr=0.1"], loss=0.2, val=True)
+    make_job(sweep, 1, ["lr=1"], loss=0.1, val=True)
+    run = make_job(sweep, 2, ["lr=100"], status="diverged", val=True)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["final"]["val_loss"] = None
+    (run / "summary.json").write_text(json.dumps(summary))
+    built = report.build(sweep)
+    assert built.sweep.objective == "val_loss" and built.sweep.short == "val_loss"
+    assert "val_loss" in (sweep / "report.md").read_text().split("## Plots")[0]
+
+
+def test_the_shared_configuration_card_lists_what_no_job_changed(tmp_path):
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1"])
+    for n, lr in enumerate(("0.1", "1")):
+        run = make_job(sweep, n, [f"lr={lr}"], loss=0.1)
+        summary = json.loads((run / "summary.json").read_text())
+        summary["config"] = {"lr": float(lr), "dataset": {"name": "circles"}, "epochs": 10}
+        (run / "summary.json").write_text(json.dumps(summary))
+    built = report.build(sweep)
+    assert built.sweep.shared == {"dataset.name": "circles", "epochs": 10}
+    page = (sweep / "report.html").read_text()
+    assert "<dt>dataset.name</dt><dd>circles</dd>" in page
+    assert "| dataset.name | circles |" in (sweep / "report.md").read_text()
+
+
+def test_rendering_is_a_pure_function_of_the_collected_table(tmp_path):
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1"])
+    make_job(sweep, 0, ["lr=0.1"], loss=0.2)
+    make_job(sweep, 1, ["lr=1"], status=None)  # still running
+    page = report.page(table.collect(sweep))
+    before = sorted(p.name for p in sweep.iterdir())
+    first = render.html_page(page), render.markdown(page)
+    assert (render.html_page(page), render.markdown(page)) == first
+    assert sorted(p.name for p in sweep.iterdir()) == before  # nothing written
 
 
 def test_cli_rebuilds_an_interrupted_sweep_from_its_run_folders(tmp_path):
@@ -255,6 +611,6 @@ def test_a_folder_of_several_sweeps_gets_one_combined_report(tmp_path):
         make_job(sweep, 1, ["seed=1"], loss=loss * 1.1)
     result = nnexp(tmp_path, "report", str(tmp_path / "all"))
     assert result.returncode == 0, result.stderr
-    table = csv(tmp_path / "all")
-    assert sorted(table.run_dir) == ["group-0/0", "group-0/1", "group-1/0", "group-1/1"]
+    table_ = csv(tmp_path / "all")
+    assert sorted(table_.run_dir) == ["group-0/0", "group-0/1", "group-1/0", "group-1/1"]
     assert (tmp_path / "all" / "curves.png").stat().st_size > 5000

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -65,15 +66,23 @@ def test_grid_sweep_leaves_one_row_a_job_and_the_reports(grid):
         assert (where / name).read_bytes().startswith(b"\x89PNG"), name
     report = (where / "report.md").read_text()
     best = rows.loc[rows.objective.idxmin()]
-    assert f"`lr={best.lr:g} activation={best.activation}`" in report
+    assert f"**lr={best.lr:g} activation={best.activation}**" in report
     assert (
         f"python -m nnexp -m lr=0.1,1 activation=sigmoid,tanh epochs=50 "
         f"hydra.sweep.dir={where}" in report
     )
     page = (where / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 3
-    assert "src=" not in page.replace('src="data:image/png;base64,', "")
-    assert f'<tr class="ok best"><td><a href="{best.run_dir}/">{best.job}</a></td>' in page
+    # the rest are the runs' own decision boundaries, linked relatively
+    thumbs = re.findall(r'src="(\./[^"]*)"', page)
+    assert sorted(thumbs) == [f"./{n}/decision_boundary.png" for n in range(4)]
+    for link in thumbs:
+        assert (where / link).is_file()
+    run_page = next(p for p in ("report.html", "report.md") if (where / best.run_dir / p).exists())
+    assert (
+        f'<tr class="ok best"><td data-v="{float(best.job)!r}"><a href="./{best.run_dir}/{run_page}">'
+        f"{best.job}</a></td>" in page
+    )
 
 
 def test_a_diverging_and_a_failing_job_stay_local_and_resume_redoes_only_them(tmp_path):
@@ -87,7 +96,7 @@ def test_a_diverging_and_a_failing_job_stay_local_and_resume_redoes_only_them(tm
     assert rows.objective[0] < float("inf") and all(rows.objective[1:] == float("inf"))
     report = (where / "report.md").read_text()
     assert "**failed**" in report and "*diverged*" in report
-    assert "`lr=0.5 loss=mse`" in report.split("## Jobs")[0]  # the best setting
+    assert "**lr=0.5 loss=mse**" in report.split("## Jobs")[0]  # the best setting
     assert 'class="failed"' in (where / "report.html").read_text()
 
     # A kill while job 0 was writing: temporary files and no summary.json.
@@ -179,6 +188,10 @@ def test_the_optuna_example_runs_a_few_trials(tmp_path):
     assert best_value == pytest.approx(rows.objective.min(), rel=1e-12)
     assert "job 3 of 3 (#2)" in output
     assert "python -m nnexp -m hparams_search=circles_optuna" in (where / "report.md").read_text()
+    # A search gets the search's views, drawn from the summary table.
+    for name in ("history.png", "slices.png", "parallel.png"):
+        assert (where / name).read_bytes().startswith(b"\x89PNG"), name
+    assert not (where / "final_metrics.png").exists()
 
 
 @pytest.mark.slow
