@@ -473,7 +473,11 @@ def test_decision_boundaries_are_laid_out_as_the_heatmap_and_link_to_their_runs(
     combos = [(lr, a) for lr in ("1", "0.1") for a in ("tanh", "relu")]  # not in order
     for n, (lr, act) in enumerate(combos):
         make_job(
-            sweep, n, [f"lr={lr}", f"activation={act}"], loss=0.1 * (n + 1), boundary=True,
+            sweep,
+            n,
+            [f"lr={lr}", f"activation={act}"],
+            loss=0.1 * (n + 1),
+            boundary=True,
             page="report.html",
         )
     report.build(sweep)
@@ -508,9 +512,7 @@ def test_links_are_relative_paths_only_whatever_the_folder_is_called(tmp_path):
 def test_report_md_escapes_names_values_and_errors(tmp_path):
     sweep = make_sweep(tmp_path / "s", ["+tag=a,b"])
     make_job(sweep, 0, ["+tag=<img src=x onerror=alert(1)>"], loss=0.1)
-    make_job(
-        sweep, 1, ["+tag=a|b"], status="failed", error="<script>alert(1)</script> | *bold*"
-    )
+    make_job(sweep, 1, ["+tag=a|b"], status="failed", error="<script>alert(1)</script> | *bold*")
     report.build(sweep)
     text = (sweep / "report.md").read_text()
     assert "<script>" not in text and "<img src=x" not in text
