@@ -150,6 +150,28 @@ def seed_lr_sweep(root: Path, jobs: int = 200, rows: int = 100, seeds: int = 10)
     return root
 
 
+def grid_sweep(root: Path, params: dict[str, list[str]], seeds: int = 1, rows: int = 50) -> Path:
+    """Every combination of ``params`` (values as written on the command line), each
+    over ``seeds`` seeds; the objective depends on each value's position."""
+    import itertools
+
+    task = [f"{k}={','.join(v)}" for k, v in params.items()]
+    write_sweep_config(root, task + ([f"seed=range({seeds})"] if seeds > 1 else []))
+    boundary = _boundary_png()
+    rng = np.random.default_rng(2)
+    combos = list(itertools.product(*(list(enumerate(v)) for v in params.values())))
+    num = 0
+    for combo in combos:
+        for seed in range(seeds):
+            position = sum((i + 1) * (k + 1) for k, (i, _) in enumerate(combo))
+            objective = 0.01 * position * rng.lognormal(0, 0.2)
+            overrides = [f"{k}={v}" for k, (_, v) in zip(params, combo)]
+            overrides += [f"seed={seed}"] if seeds > 1 else []
+            write_job(root, num, overrides, "ok", objective, rows, boundary)
+            num += 1
+    return root
+
+
 def search_sweep(root: Path, trials: int = 40, rows: int = 100) -> Path:
     """An Optuna-style search: log-uniform ``lr``, a categorical width and activation."""
     params = {

@@ -482,7 +482,7 @@ def _html_boundaries(page: Page) -> str | None:
         tip = f"{c['words']}: {fmt(c['objective']) or 'no finite objective'}"
         if c["image"] is None:
             return f'<div class="missing" title="{esc(tip)}">no figure</div>'
-        img = f'<img src="{esc(href(c["image"]))}" alt="{esc(c["words"])}" loading="lazy">'
+        img = f'<img src="{esc(href(c["image"]))}" alt="{esc(c["words"])}">'
         best = ' class="best"' if c["best"] else ""
         label = esc(fmt(float(f"{c['objective']:.3g}")) if np.isfinite(c["objective"]) else "")
         if c["link"]:
