@@ -2,7 +2,8 @@
 
 ``nnexp [overrides]`` trains (``-m`` sweeps); a first word naming a subcommand runs it
 instead: ``nnexp report SWEEP_DIR``, ``nnexp predict RUN_DIR [values]``,
-``nnexp verify RUN_DIR|SWEEP_DIR``. Overrides always
+``nnexp verify RUN_DIR|SWEEP_DIR``, ``nnexp check -m overrides`` (also
+``nnexp -m overrides --check``). Overrides always
 hold ``=`` and flags start with ``-``, so a subcommand's name cannot be mistaken for one.
 """
 
@@ -30,10 +31,17 @@ def _verify(argv: list[str]) -> int:
     return main(argv)
 
 
+def _check(argv: list[str]) -> int:
+    """``nnexp check [-m] overrides``: the sweep's pre-check alone (edge/sweep_check.py)."""
+    train(["-m", *(a for a in argv if a not in ("-m", "--multirun")), "sweep_check=only"])
+    return 0  # not reached: the check ends the process with its own status
+
+
 SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
     "report": _report,
     "predict": _predict,
     "verify": _verify,
+    "check": _check,
 }
 
 
@@ -58,4 +66,6 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in SUBCOMMANDS:
         sys.exit(SUBCOMMANDS[argv[0]](argv[1:]))
+    if "--check" in argv:  # Hydra has no such flag: nnexp -m ... --check is nnexp check ...
+        sys.exit(_check([a for a in argv if a != "--check"]))
     train(argv)

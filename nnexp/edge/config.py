@@ -34,6 +34,9 @@ LAUNCHER_PLUGINS = {
     "ray_local": ("hydra_ray_launcher", "ray"),
     "ray_cluster": ("hydra_ray_launcher", "ray"),
 }
+# What a multirun does with jobs that would fail (edge/sweep_check.py): refuse to start,
+# skip them (each records its failure untrained), off (no check), only (check, no sweep).
+SWEEP_CHECKS = ("refuse", "skip", "off", "only")
 
 
 @dataclass
@@ -86,6 +89,7 @@ class NnexpConf:
     dtype: str = "float64"
     log_every: Optional[int] = None
     progress: bool = True
+    sweep_check: str = "refuse"  # see SWEEP_CHECKS
 
 
 def register() -> None:
@@ -144,6 +148,7 @@ CONSTRAINTS: dict[str, Constraint] = {
     "dtype": _choice(["float64", "float32"]),
     "log_every": _optional(_int_at_least(1)),
     "progress": BOOL,
+    "sweep_check": _choice(SWEEP_CHECKS),
     "dataset.name": NAME,
     "dataset.kind": _choice(["builtin", "generated", "csv"]),
     "dataset.n": _int_at_least(2),

@@ -111,12 +111,13 @@ def rerun(config: dict, out_dir: Path, command: str, cwd: Path | None) -> dict:
     from omegaconf import OmegaConf
 
     from ..run.execute import run
-    from .config import validate
+    from .config import NnexpConf, validate
 
-    cfg = OmegaConf.create(config)
-    cfg.progress = False
     with _quiet(), contextlib.chdir(cwd or Path.cwd()):
         try:
+            # On the schema's defaults, so a record made before an option existed runs.
+            cfg = OmegaConf.merge(OmegaConf.structured(NnexpConf), config)
+            cfg.progress = False
             validate(cfg)
             return run(cfg, out_dir, command)
         except (ConfigError, DataError) as error:

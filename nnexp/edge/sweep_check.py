@@ -1,0 +1,252 @@
+"""Check a whole sweep before any job starts.
+
+Each swept value is checked on the command line (``config.preflight``), but a
+combination that cannot work — ``loss=bce`` with a three-class dataset, a CSV column
+one of the swept files lacks, an output activation the loss cannot take — only shows
+when its job builds its run. ``check`` builds every job's run without training it: the
+sweep's overrides expanded as the basic sweeper expands them, each job's config
+composed (one Hydra composition for each distinct set of group choices; plain values
+set on a copy, as Hydra's override step sets them), validated, each distinct dataset
+loaded once, and the network, parameters and optimiser built.
+
+``SweepCheck`` is the Hydra callback (``hydra.callbacks.sweep_check`` in
+``conf/config.yaml``, listed before the report) that runs it at the start of every
+multirun, as the option ``sweep_check`` says:
+
+| ``sweep_check`` | bad jobs found |
+| --- | --- |
+| ``refuse`` (default) | one line each, the count, and the sweep does not start (exit 1) |
+| ``skip`` | listed, and the sweep goes ahead: each bad job records its failure, untrained |
+| ``off`` | no check |
+| ``only`` | the check alone (``nnexp check`` and ``--check``): list, exit 0 or 1, train nothing |
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import pickle
+import sys
+from dataclasses import dataclass
+
+from hydra.experimental.callback import Callback
+
+from ..core.data import DataError
+from ..run.setup import ConfigError, build, load_dataset
+from .config import GROUPS, SWEEP_CHECKS, validate
+
+log = logging.getLogger("nnexp")
+
+
+@dataclass
+class Job:
+    """One job of the sweep: its number (the folder it will write, for the basic
+    sweeper), the overrides that set it apart, and why it would fail (None: it builds)."""
+
+    num: int | None  # None: a search's trials, whose numbers the sweeper decides
+    overrides: list[str]
+    reason: str | None = None
+
+    def line(self) -> str:
+        values = " ".join(self.overrides) or "no overrides"
+        head = f"job #{self.num} ({values})" if self.num is not None else f"trials with {values}"
+        return f"{head}: {self.reason}"
+
+
+def job_overrides(config) -> tuple[list[list[str]], list[str], bool]:
+    """(every job's overrides in launch order, the swept keys, whether the order is the
+    sweeper's own so that a job's number names its folder) from a multirun's config.
+
+    The basic sweeper's grid, exactly as it makes it; for other sweepers (Optuna) the
+    grid of their choice and range sweeps, intervals left at the config's value (those
+    values are checked per job as the search draws them)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
+
+    sweeper = config.hydra.sweeper
+    params = sweeper.get("params") or {}
+    lines = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+    parsed = OverridesParser.create().parse_overrides(lines)
+    # A later override of a key replaces an earlier one, as in the sweepers.
+    last = {o.get_key_element(): o.is_sweep_override() for o in parsed}
+    swept = [key for key, sweeps in last.items() if sweeps]
+    if str(sweeper.get("_target_", "")).endswith("BasicSweeper"):
+        (jobs,) = BasicSweeper.split_arguments(parsed, None)
+        return jobs, swept, True
+    # Optuna's sweeper writes a trial's values back as f"{name}={value}".
+    choices: dict[str, list[str]] = {}
+    for o in parsed:
+        key = o.get_key_element()
+        if not o.is_sweep_override():
+            choices[key] = [f"{key}={o.get_value_element_as_str()}"]
+        elif isinstance(o.value(), (ChoiceSweep, RangeSweep)):
+            choices[key] = [f"{key}={v}" for v in o.sweep_iterator()]
+        else:
+            choices.pop(key, None)
+    swept = [k for k in swept if k in choices]
+    return [list(job) for job in itertools.product(*choices.values())], swept, False
+
+
+def _one_line(error: BaseException) -> str:
+    text = (
+        str(error)
+        if isinstance(error, (ConfigError, DataError))
+        else f"{type(error).__name__}: {error}"
+    )
+    return " ".join(text.split())
+
+
+class _Composer:
+    """Job configs from a master config: Hydra composes once for each distinct set of
+    overrides that choose config files (groups, ``+``, ``~``, ``hydra...``); the plain
+    ``key=value`` overrides are then set on a copy, as Hydra's override step sets them."""
+
+    def __init__(self, master):
+        from hydra.core.global_hydra import GlobalHydra
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        self.master = master
+        self.loader = GlobalHydra.instance().config_loader()
+        self.parser = OverridesParser.create()
+        self.templates: dict[tuple, bytes | BaseException] = {}
+
+    def _chooses_files(self, o) -> bool:
+        key = o.key_or_group
+        return key in GROUPS or "/" in key or o.is_hydra_override() or o.is_add() or o.is_delete()
+
+    def compose(self, overrides: list[str], exact: bool = False):
+        """The job's config; ``exact``: composed by Hydra itself, not derived."""
+        from omegaconf import OmegaConf
+
+        if exact:
+            return self.loader.load_sweep_config(self.master, list(overrides))
+        parsed = self.parser.parse_overrides(overrides)
+        files = tuple(o.input_line for o in parsed if self._chooses_files(o))
+        if files not in self.templates:
+            try:
+                composed = self.loader.load_sweep_config(self.master, list(files))
+                self.templates[files] = pickle.dumps(composed)
+            except Exception as error:
+                self.templates[files] = error
+        template = self.templates[files]
+        if isinstance(template, BaseException):
+            raise template
+        cfg = pickle.loads(template)
+        for o in parsed:
+            if not self._chooses_files(o):
+                OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
+        return cfg
+
+
+def builds(cfg, datasets: dict) -> None:
+    """Validate a job's config and build its run (no training); raise what its job would.
+    ``datasets`` caches each distinct dataset config's Dataset (or its error)."""
+    from omegaconf import OmegaConf
+
+    validate(cfg)
+    key = json.dumps(OmegaConf.to_container(cfg.dataset, resolve=True), sort_keys=True)
+    if key not in datasets:
+        try:
+            datasets[key] = load_dataset(cfg.dataset)
+        except Exception as error:
+            datasets[key] = error
+    dataset = datasets[key]
+    if isinstance(dataset, BaseException):
+        raise dataset
+    build(cfg, dataset)
+
+
+def check(config) -> tuple[list[Job], int]:
+    """Build every job of the multirun ``config`` without training it -> (jobs, number of
+    distinct datasets loaded); each job's ``reason`` is None when it builds."""
+    overrides, swept, numbered = job_overrides(config)
+    composer = _Composer(config)
+    datasets: dict[str, object] = {}  # the dataset config as JSON -> Dataset or its error
+    jobs = []
+    for num, job in enumerate(overrides):
+        shown = [line for line in job if line.split("=", 1)[0].lstrip("+~") in swept]
+        entry = Job(num if numbered else None, shown)
+        jobs.append(entry)
+        try:
+            builds(composer.compose(job), datasets)
+        except Exception:
+            # A derived config is only a shortcut: a job is called bad only when the
+            # config Hydra itself composes fails too, and with that config's reason.
+            try:
+                builds(composer.compose(job, exact=True), datasets)
+            except Exception as error:
+                entry.reason = _one_line(error)
+    return jobs, len(datasets)
+
+
+def report(jobs: list[Job], n_datasets: int, mode: str) -> list[str]:
+    """The lines the check prints: every bad job, the count and what happens next."""
+    bad = [j for j in jobs if j.reason]
+    loaded = f"{n_datasets} dataset{'s' if n_datasets != 1 else ''} loaded"
+    if not bad:
+        return [
+            f"sweep check: all {len(jobs)} jobs build ({loaded}); nothing was trained"
+            if mode == "only"
+            else f"sweep check: all {len(jobs)} jobs build ({loaded})"
+        ]
+    lines = [f"sweep check: {len(bad)} of {len(jobs)} jobs would fail ({loaded}):"]
+    lines += [f"  {j.line()}" for j in bad]
+    if mode == "refuse":
+        lines.append(
+            "sweep check: the sweep was not started; fix the jobs above, or add "
+            "sweep_check=skip to run the valid ones (each bad job then records its "
+            "failure untrained)"
+        )
+    elif mode == "skip":
+        lines.append(
+            f"sweep check: going ahead with the {len(jobs) - len(bad)} valid jobs "
+            "(sweep_check=skip); the bad ones record their failure without training"
+        )
+    else:
+        lines.append("sweep check: nothing was trained")
+    return lines
+
+
+class SweepCheck(Callback):
+    """At the start of a multirun, check every job as ``sweep_check`` says (module doc)."""
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        mode = str(config.get("sweep_check", "refuse"))
+        if mode == "off":
+            return
+        if mode not in SWEEP_CHECKS:
+            print(
+                f"nnexp: error: sweep_check={mode!r} is not allowed: sweep_check must be "
+                f"one of {', '.join(SWEEP_CHECKS)}",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
+        try:
+            jobs, n_datasets = check(config)
+        except Exception as error:
+            # The check is a safety net: a problem in it never stops a sweep that the
+            # sweeper itself can run (each job still records its own failure).
+            log.warning("sweep check could not run (%s); the sweep goes ahead", _one_line(error))
+            if mode == "only":
+                print(
+                    f"nnexp: error: the sweep check could not run: {_one_line(error)}",
+                    file=sys.stderr,
+                )
+                raise SystemExit(2) from None
+            return
+        lines = report(jobs, n_datasets, mode)
+        bad = any(j.reason for j in jobs)
+        if not bad and mode != "only":
+            log.info("%s", lines[0])
+            return
+        stream = sys.stderr if bad and mode != "only" else sys.stdout
+        for line in lines:
+            print(line, file=stream, flush=True)
+        if mode == "only":
+            # Nothing else happens: no sweep folder, no job (a callback may end the
+            # process; only a job must never exit).
+            raise SystemExit(1 if bad else 0)
+        if bad and mode == "refuse":
+            raise SystemExit(1)
