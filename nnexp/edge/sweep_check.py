@@ -64,10 +64,14 @@ def job_overrides(config) -> tuple[list[list[str]], list[str], bool]:
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
+    from omegaconf import OmegaConf
 
     sweeper = config.hydra.sweeper
-    params = sweeper.get("params") or {}
-    lines = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+    # Unresolved, as the sweepers read them: ${...} in a value is the job's to resolve.
+    params = sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params else {}
+    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    lines = [f"{k}={v}" for k, v in params.items()] + list(task)  # type: ignore
     parsed = OverridesParser.create().parse_overrides(lines)
     # A later override of a key replaces an earlier one, as in the sweepers.
     last = {o.get_key_element(): o.is_sweep_override() for o in parsed}
