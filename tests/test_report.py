@@ -421,11 +421,16 @@ def test_colours_stay_distinct_past_ten_values_and_legends_cover_no_data(tmp_pat
     assert len({tuple(np.atleast_1d(line.get_color())) for line in medians}) == 12
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    assert fig.legends
-    for legend in fig.legends:
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert len(legends) == 2  # one a column
+    for legend in legends:
         box = legend.get_window_extent(renderer)
         for ax in fig.axes:
             assert not box.overlaps(ax.get_window_extent(renderer))
+    for ax in fig.axes:  # nothing outside the picture either
+        assert ax.get_window_extent(renderer).y0 >= 0
+    for legend in legends:
+        assert legend.get_window_extent(renderer).y0 >= 0
 
 
 def test_a_search_gets_history_slices_and_parallel_coordinates(tmp_path):
@@ -583,6 +588,16 @@ def test_rendering_is_a_pure_function_of_the_collected_table(tmp_path):
     first = render.html_page(page), render.markdown(page)
     assert (render.html_page(page), render.markdown(page)) == first
     assert sorted(p.name for p in sweep.iterdir()) == before  # nothing written
+
+
+def test_a_damaged_summary_json_is_an_unfinished_job_not_the_end_of_the_report(tmp_path):
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1,10"])
+    make_job(sweep, 0, ["lr=0.1"], loss=0.2)
+    (make_job(sweep, 1, ["lr=1"]) / "summary.json").write_bytes(b"\xff\xfe{not json")
+    (make_job(sweep, 2, ["lr=10"]) / "summary.json").write_text("[1, 2]")
+    built = report.build(sweep)
+    assert list(built.sweep.table.status) == ["ok", "incomplete", "incomplete"]
+    assert built.best["settings"] == {"lr": 0.1}
 
 
 def test_cli_rebuilds_an_interrupted_sweep_from_its_run_folders(tmp_path):

@@ -347,10 +347,16 @@ def final_figure(sweep: Sweep, settings: pd.DataFrame):
     acc = accuracy(table) * 100
     rows = [("objective", sweep.short), ("accuracy", "accuracy (%)")]
     objective_scale = Scale.of(ok.objective, "objective")
-    fig = _figure(max(6.5, 4.2 * len(params) + (2.6 if len(sweep.settings) > 1 else 0.8)), 6.0)
+    lines_max = max(
+        (len(ok.groupby([o for o in sweep.settings if o != p], sort=False)) for p in params)
+        if len(sweep.settings) > 1
+        else [0]
+    )
+    legend_rows = math.ceil(min(lines_max, MAX_LINES) / 2) if lines_max <= MAX_LINES else 0
+    fig = _figure(max(6.5, 4.4 * len(params) + 0.8), 6.0 + 0.22 * legend_rows)
     axes = fig.subplots(2, len(params), squeeze=False, sharex="col")
-    handles: dict[str, object] = {}
     for col, param in enumerate(params):
+        handles: dict[str, object] = {}
         levels = unique(table[param])
         numeric = is_numeric(levels)
         log = numeric and Scale.of(levels).log and min(levels) > 0
@@ -402,14 +408,19 @@ def final_figure(sweep: Sweep, settings: pd.DataFrame):
             _set_x(ax, param, levels, numeric, log)
             if name == "objective":
                 ax.set_xlabel("")
-    if handles:
-        fig.legend(
-            list(handles.values()),
-            list(handles.keys()),
-            loc="outside right upper",
-            fontsize="small",
-            title="median over seeds of" if sweep.seeded else None,
-        )
+        if handles:
+            # under its own column, below the axis label: it hides no point
+            axes[1, col].legend(
+                list(handles.values()),
+                list(handles.keys()),
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.32 if numeric else -0.45),
+                ncols=2,
+                fontsize="small",
+                frameon=False,
+                title=("median over seeds, " if sweep.seeded else "") + f"by {', '.join(others)}",
+                title_fontsize="small",
+            )
     hidden = len(table) - len(ok)
     title = f"final {sweep.short} and accuracy"
     if sweep.seeded:

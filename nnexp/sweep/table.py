@@ -172,6 +172,16 @@ def parse_overrides(lines: list[str]) -> dict:
     return dict(_parse_line(line) for line in lines)
 
 
+def _summary(folder: Path) -> dict | None:
+    """A job's summary.json, or None (an unfinished job) when it is missing or cannot
+    be read as a JSON object: one damaged folder must not stop the whole report."""
+    try:
+        summary = read_summary(folder)
+    except (OSError, ValueError):  # unreadable, or not UTF-8
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
 def _load_yaml(path: Path):
     """A YAML file as plain containers, interpolations left as written; None if unreadable."""
     try:
@@ -319,9 +329,7 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
     for folder in folders:
         lines = _load_yaml(folder / ".hydra" / "overrides.yaml")
         lines = [str(x) for x in lines] if isinstance(lines, list) else []
-        summary = read_summary(folder)
-        if summary is not None and not isinstance(summary, dict):
-            summary = None
+        summary = _summary(folder)
         run_dir = folder.relative_to(sweep_dir).as_posix()
         page = next((p for p in RUN_PAGES if (folder / p).is_file()), None)
         if page is not None:
