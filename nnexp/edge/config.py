@@ -90,6 +90,7 @@ class NnexpConf:
     log_every: Optional[int] = None
     progress: bool = True
     sweep_check: str = "refuse"  # see SWEEP_CHECKS
+    snapshots: int = 60  # learning.html's frames (2-D datasets); 0: none
 
 
 def register() -> None:
@@ -149,6 +150,7 @@ CONSTRAINTS: dict[str, Constraint] = {
     "log_every": _optional(_int_at_least(1)),
     "progress": BOOL,
     "sweep_check": _choice(SWEEP_CHECKS),
+    "snapshots": _int_at_least(0),
     "dataset.name": NAME,
     "dataset.kind": _choice(["builtin", "generated", "csv"]),
     "dataset.n": _int_at_least(2),

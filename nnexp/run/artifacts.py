@@ -23,6 +23,8 @@ RESULTS = (
     "model.npz",
     "curves.png",
     "decision_boundary.png",
+    "learning.html",
+    "learning.gif",
     "report.md",
 )
 

@@ -19,7 +19,7 @@ import numpy as np
 from .. import __version__
 from ..core.data import DataError
 from ..core.train import History, train
-from . import artifacts, environment
+from . import artifacts, environment, learning
 from .setup import ConfigError, Setup, build
 
 log = logging.getLogger("nnexp")
@@ -75,8 +75,13 @@ def fit(cfg, setup: Setup) -> History:
     """Train a built setup, with a progress bar on a terminal."""
     bar = _progress(cfg, cfg.epochs)
     done = [0]
+    snap = learning.recorder(
+        setup.dataset, setup.params, cfg.epochs, setup.train_kwargs["log_every"], cfg.snapshots
+    )
 
     def on_log(epoch: int, row: dict) -> None:
+        if snap is not None:
+            snap(epoch, row)
         if bar is not None:
             bar.update(epoch - done[0])
             bar.set_postfix(loss=f"{float(row['loss']):.4g}", refresh=False)
@@ -90,7 +95,7 @@ def fit(cfg, setup: Setup) -> History:
         cfg.epochs,
     )
     try:
-        return train(
+        history = train(
             setup.net,
             setup.params,
             setup.optimizer,
@@ -101,6 +106,8 @@ def fit(cfg, setup: Setup) -> History:
             on_log=on_log,
             **setup.train_kwargs,
         )
+        setup.snapshots = snap.taken if snap is not None else []
+        return history
     finally:
         if bar is not None:
             bar.close()
@@ -179,6 +186,7 @@ def write_run(out_dir: Path, setup: Setup, history: History, summary: dict) -> N
     )
     artifacts.save_model(out_dir / "model.npz", setup.net, setup.params, setup.dataset)
     drawn = figures.run_plots(out_dir, metrics, setup.dataset, setup.net, setup.params)
+    drawn += learning.write(out_dir, setup.dataset, setup.net, setup.snapshots, metrics)
     summary["plots"] = [p.name for p in drawn]
     report.write_report(out_dir, summary, setup.dataset, setup.net)
     artifacts.write_json(out_dir / artifacts.SUMMARY, summary)

@@ -15,7 +15,11 @@ from . import artifacts
 
 REPORT = "report.md"
 # Captions for the figures ``plots.run_plots`` draws; any other file gets its own name.
-CAPTIONS = {"curves.png": "Training curves", "decision_boundary.png": "Decision boundary"}
+CAPTIONS = {
+    "curves.png": "Training curves",
+    "decision_boundary.png": "Decision boundary",
+    "learning.gif": "Watch it learn",
+}
 
 
 def write_report(out_dir: Path, summary: dict, dataset, net) -> Path:
@@ -141,7 +145,12 @@ def _plots(summary: dict) -> str:
     parts = ["## Plots"]
     for name in figures:
         caption = CAPTIONS.get(name, Path(name).stem.replace("_", " "))
-        parts.append(f"### {caption}\n\n![{caption}]({name})")
+        if name.endswith(".html"):  # a page to open, not an image to show
+            continue
+        heading = caption
+        if name == "learning.gif" and "learning.html" in figures:
+            heading += " ([play it step by step](learning.html))"
+        parts.append(f"### {heading}\n\n![{caption}]({name})")
     return "\n\n".join(parts)
 
 

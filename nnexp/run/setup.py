@@ -9,7 +9,7 @@ way the task does.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +37,8 @@ class Setup:
     validation: Split | None
     rng: object
     train_kwargs: dict
+    # (epoch, Params) taken during training for learning.html (run/learning.py).
+    snapshots: list = field(default_factory=list)
 
 
 def load_dataset(dc) -> Dataset:

@@ -18,6 +18,7 @@ import numpy as np
 from ..core.network import stack, unstack
 from ..core.optim import OPTIMIZERS
 from ..core.train import History, train
+from ..run import learning
 from ..run.setup import Setup, build, load_dataset
 
 # Options that may differ between the replicas of one group. Everything else (dataset,
@@ -93,6 +94,10 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     }
     optimizer = OPTIMIZERS[first.optimizer.name](params, **coefficients)
     shared = setups[0]
+    # Snapshots of the stacked parameters, each replica's own taken apart afterwards.
+    snap = learning.recorder(
+        shared.dataset, params, first.epochs, shared.train_kwargs["log_every"], first.snapshots
+    )
     history = train(
         shared.net,
         params,
@@ -101,11 +106,15 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
         shared.data,
         rng=[s.rng for s in setups],
         validation=shared.validation,
+        on_log=snap,
         **shared.train_kwargs,
     )
     histories = replica_histories(shared.train_kwargs["log_every"], first.epochs, history)
     return [
-        (replace(setup, params=unstack(params, r)), own)
+        (
+            replace(setup, params=unstack(params, r), snapshots=snap.replica(r) if snap else []),
+            own,
+        )
         for r, (setup, own) in enumerate(zip(setups, histories))
     ]
 

@@ -29,7 +29,7 @@ from ..run.artifacts import FINISHED, SUMMARY, read_summary
 
 # Options that change how a run is shown, not what it computes: a different value
 # does not make a finished run stale.
-COSMETIC = ("progress", "sweep_check")
+COSMETIC = ("progress", "sweep_check", "snapshots")
 SWEEP_CONFIG = "multirun.yaml"  # the sweep's composed config, saved at its start
 
 

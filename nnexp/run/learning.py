@@ -1,0 +1,318 @@
+"""Watch it learn: parameter snapshots taken during training, rendered as ``learning.html``
+(a player over the snapshots: decision boundary, loss curve, every neuron's picture) and
+``learning.gif`` (the boundary and the loss, frame by frame).
+
+Snapshots are taken through the training loop's logging hook (``train``'s ``on_log``):
+at most ``snapshots`` log-spaced logged epochs, so the first epochs, where most changes,
+get most frames. Only 2-D datasets get them; the page is one file with its data and
+script inline (no server, no network), and the maps are drawn by the browser from
+zlib-compressed bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..core.network import Network, Params, forward, unstack
+from .artifacts import write_bytes, write_text
+from .learning_page import TEMPLATE as _TEMPLATE
+
+PAGE = "learning.html"
+ANIMATION = "learning.gif"
+GRID = 48  # boundary map: GRID x GRID points
+NEURON_GRID = 20  # each neuron's map
+NEURON_LIMIT = 32  # hidden units up to which every neuron is drawn
+POINT_LIMIT = 600  # training points drawn (an even subsample beyond)
+CURVE_POINTS = 400  # loss curve points (log-spaced rows beyond)
+MARGIN = 0.1  # of the points' span, around them
+GIF_SIZE = 160
+GIF_CURVE = 48
+BLUE, WHITE, ORANGE = (
+    np.array(c, dtype=float) for c in ((8, 119, 189), (255, 255, 255), (245, 147, 34))
+)
+PALETTE = [
+    "#0877bd",
+    "#f59322",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+
+
+def snapshot_epochs(epochs: int, log_every: int, count: int) -> list[int]:
+    """Up to ``count`` logged epochs (multiples of ``log_every``, and the last), spread
+    evenly on a log scale from the first to the last, always with 0 and ``epochs``."""
+    if count <= 0:
+        return []
+    spread = np.geomspace(1, epochs, max(count - 1, 1))
+    logged = np.minimum(np.ceil(spread / log_every).astype(int) * log_every, epochs)
+    return sorted({0, epochs, *logged.tolist()})[: max(count, 2)]
+
+
+class Recorder:
+    """The ``on_log`` part that copies the parameters (trained in place) when a wanted
+    epoch is logged: ``taken`` is [(epoch, Params)], stacked when the params are."""
+
+    def __init__(self, params: Params, epochs: Iterable[int]) -> None:
+        self.params = params
+        self.wanted = set(epochs)
+        self.taken: list[tuple[int, Params]] = []
+
+    def __call__(self, epoch: int, row: dict) -> None:
+        if epoch in self.wanted:
+            self.taken.append((epoch, self.params.copy()))
+
+    def replica(self, r: int) -> list[tuple[int, Params]]:
+        """Replica ``r``'s snapshots, as a single network's."""
+        return [(epoch, unstack(params, r)) for epoch, params in self.taken]
+
+
+def recorder(dataset, params: Params, epochs: int, log_every: int, count: int) -> Recorder | None:
+    """A Recorder for a 2-D dataset with ``count`` > 0 snapshots, else None."""
+    if count <= 0 or dataset.n_features != 2:
+        return None
+    return Recorder(params, snapshot_epochs(epochs, log_every, count))
+
+
+# --- what the page and the animation show ------------------------------------------------
+
+
+def _bounds(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) of the plane shown: every point, plus MARGIN of the span around them."""
+    parts = [dataset.X, dataset.queries] + ([dataset.X_val] if dataset.X_val is not None else [])
+    points = np.concatenate([p for p in parts if len(p)])  # (m, 2)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    return lo - MARGIN * span, hi + MARGIN * span
+
+
+def _plane(lo: np.ndarray, hi: np.ndarray, size: int) -> np.ndarray:
+    """(size*size, 2) raw points, row by row from the top (high y) like an image."""
+    xs = np.linspace(lo[0], hi[0], size)
+    ys = np.linspace(hi[1], lo[1], size)
+    xx, yy = np.meshgrid(xs, ys)
+    return np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def _unit_bytes(p: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] (NaN as 0.5) -> uint8."""
+    return np.round(255 * np.clip(np.nan_to_num(p, nan=0.5), 0, 1)).astype(np.uint8)
+
+
+def _boundary(out: np.ndarray) -> np.ndarray:
+    """Network outputs (n, k) -> the map's bytes: P(class 1) for two classes (n,), else
+    the winning class and its probability interleaved (2n,)."""
+    if out.shape[1] <= 2:
+        return _unit_bytes(out[:, -1])
+    winner = np.nan_to_num(out, nan=0.0).argmax(axis=1).astype(np.uint8)
+    return np.column_stack([winner, _unit_bytes(out.max(axis=1))]).ravel()
+
+
+def _signed_bytes(a: np.ndarray) -> tuple[np.ndarray, float]:
+    """One neuron's outputs (n,) -> bytes of a / max|a| mapped to [0, 255], and max|a|."""
+    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    scale = float(np.abs(a).max()) or 1.0
+    return _unit_bytes((a / scale + 1) / 2), scale
+
+
+def _rounded(a: np.ndarray) -> list:
+    return np.round(np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0), 4).tolist()
+
+
+def render_data(
+    dataset, net: Network, snapshots: list[tuple[int, Params]], metrics
+) -> tuple[dict, bytes]:
+    """-> (the page's JSON, its byte maps). Bytes, snapshot by snapshot: the boundary
+    map, then (when drawn) each neuron's map, hidden layers first, then the outputs."""
+    lo, hi = _bounds(dataset)
+    coarse = dataset.transform(_plane(lo, hi, GRID))  # (G*G, 2)
+    fine = dataset.transform(_plane(lo, hi, NEURON_GRID))
+    neurons = sum(net.hidden) <= NEURON_LIMIT
+    blobs, frames = [], []
+    with np.errstate(all="ignore"):
+        for epoch, params in snapshots:
+            blobs.append(_boundary(forward(net, params, coarse)[-1]))
+            frame: dict = {"epoch": epoch}
+            if neurons:
+                scales = []
+                for layer in forward(net, params, fine)[1:]:  # (n, units) a layer
+                    layer_scales = []
+                    for j in range(layer.shape[1]):
+                        bytes_, scale = _signed_bytes(layer[:, j])
+                        blobs.append(bytes_)
+                        layer_scales.append(round(scale, 6))
+                    scales.append(layer_scales)
+                frame["scales"] = scales
+                frame["weights"] = [_rounded(w) for w in params.weights]
+                frame["biases"] = [_rounded(b[0]) for b in params.biases]
+            frames.append(frame)
+    take = np.unique(
+        np.linspace(0, len(dataset.X) - 1, min(POINT_LIMIT, len(dataset.X))).astype(int)
+    )
+    rows = len(metrics)
+    keep = np.unique(np.round(np.geomspace(1, rows, min(CURVE_POINTS, rows))).astype(int) - 1)
+    curve = {"epoch": metrics["epoch"].to_numpy()[keep].tolist()}
+    for column in ("loss", "val_loss"):
+        if column in metrics:
+            values = metrics[column].to_numpy(dtype=float)[keep]
+            curve[column] = [v if np.isfinite(v) else None for v in values.tolist()]
+    data = {
+        "name": dataset.name,
+        "features": list(dataset.feature_names),
+        "classes": list(dataset.class_names),
+        "palette": PALETTE,
+        "lo": lo.tolist(),
+        "hi": hi.tolist(),
+        "grid": GRID,
+        "neuronGrid": NEURON_GRID,
+        "sizes": list(net.sizes),
+        "multi": net.n_outputs > 2,
+        "neurons": neurons,
+        "activation": net.activation,
+        "outputActivation": net.output_activation,
+        "points": np.round(dataset.X[take], 5).tolist(),
+        "labels": dataset.labels[take].tolist(),
+        "frames": frames,
+        "curve": curve,
+    }
+    return data, np.concatenate(blobs).tobytes()
+
+
+def page(data: dict, maps: bytes, title: str) -> str:
+    """The self-contained learning.html."""
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    packed = base64.b64encode(zlib.compress(maps, 6)).decode("ascii")
+    return (
+        _TEMPLATE.replace("__TITLE__", title)
+        .replace("__DATA__", payload)
+        .replace("__MAPS__", packed)
+    )
+
+
+# --- the animation -------------------------------------------------------------------------
+
+
+def _colours(t: np.ndarray) -> np.ndarray:
+    """[0, 1] -> (..., 3) from blue through white to orange (0.5 is white)."""
+    t = t[..., None]
+    low = BLUE + (WHITE - BLUE) * np.clip(t * 2, 0, 1)
+    high = WHITE + (ORANGE - WHITE) * np.clip(t * 2 - 1, 0, 1)
+    return np.where(t < 0.5, low, high)
+
+
+def _hex(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+LEVELS = 16  # shades of a map in the animation
+STRENGTHS = 4  # shades of each class's colour, many classes
+
+
+def _gif_palette() -> tuple[list[int], dict[str, int]]:
+    """One palette for every frame: the two-class ramp, each class's colour at a few
+    strengths (over white, as the page mixes them), the points' colours and ink."""
+    colours = [WHITE + (_colours(np.array(t)) - WHITE) * 0.6 for t in np.linspace(0, 1, LEVELS)]
+    for c in PALETTE:
+        colours += [
+            WHITE + (np.array(_hex(c)) - WHITE) * 0.6 * k / (STRENGTHS - 1)
+            for k in range(STRENGTHS)
+        ]
+    colours += [np.array(_hex(c), dtype=float) for c in PALETTE]
+    ink = {"black": (0, 0, 0), "grey": (70, 70, 70), "red": (214, 39, 40), "white": (255, 255, 255)}
+    colours += [np.array(v, dtype=float) for v in ink.values()]
+    flat = [int(round(v)) for c in colours for v in c]
+    base = LEVELS + STRENGTHS * len(PALETTE)
+    where = {"points": base, **{name: base + len(PALETTE) + i for i, name in enumerate(ink)}}
+    return flat, where
+
+
+def animation(data: dict, maps: bytes) -> bytes:
+    """The snapshots as an animated GIF: the boundary with the points, the epoch, and
+    the loss curve with the epoch marked. Frames are drawn straight in one palette
+    (no per-frame colour quantisation), which keeps the file small and quick to make."""
+    from PIL import Image, ImageDraw
+
+    size, g = GIF_SIZE, data["grid"]
+    palette, at = _gif_palette()
+    per_map = g * g * (2 if data["multi"] else 1)
+    neuron_bytes = data["neuronGrid"] ** 2 * sum(data["sizes"][1:]) if data["neurons"] else 0
+    lo, hi = np.array(data["lo"]), np.array(data["hi"])
+    points = (np.array(data["points"]) - lo) / (hi - lo)  # (m, 2) in [0, 1]
+    px, py = points[:, 0] * (size - 1), (1 - points[:, 1]) * (size - 1)
+    curve = data["curve"]
+    epochs = np.array(curve["epoch"], dtype=float)
+    loss = np.array([np.nan if v is None else v for v in curve["loss"]], dtype=float)
+    finite = np.isfinite(loss) & (loss > 0)
+    log_y = finite.any() and loss[finite].max() / loss[finite].min() > 100
+    y = np.log10(np.where(finite, loss, 1.0)) if log_y else loss
+    y_lo, y_hi = (y[finite].min(), y[finite].max()) if finite.any() else (0.0, 1.0)
+    top = max(np.log10(epochs[-1] + 1), 1e-9)
+
+    def x_of(epoch) -> float:
+        return float(4 + (size - 8) * np.log10(epoch + 1) / top)
+
+    def y_of(v) -> float:
+        return float(size + GIF_CURVE - 6 - (GIF_CURVE - 12) * (v - y_lo) / ((y_hi - y_lo) or 1.0))
+
+    line = [(x_of(e), y_of(v)) for e, v, ok in zip(epochs, y, finite) if ok]
+    classes = len(data["classes"])
+    frames = []
+    for n, frame in enumerate(data["frames"]):
+        block = np.frombuffer(maps, np.uint8, per_map, n * (per_map + neuron_bytes))
+        if data["multi"]:
+            pairs = block.reshape(g, g, 2)
+            strength = np.clip((pairs[..., 1] / 255 - 1 / classes) / (1 - 1 / classes), 0, 1)
+            shade = np.round(strength * (STRENGTHS - 1)).astype(int)
+            index = LEVELS + (pairs[..., 0].astype(int) % len(PALETTE)) * STRENGTHS + shade
+            small = Image.fromarray(index.astype(np.uint8))
+            plane = small.resize((size, size), Image.Resampling.NEAREST)
+        else:
+            t = Image.fromarray(block.reshape(g, g).astype(np.float32) / 255, mode="F")
+            smooth = np.asarray(t.resize((size, size), Image.Resampling.BILINEAR))
+            plane = Image.fromarray(np.round(smooth * (LEVELS - 1)).astype(np.uint8))
+        canvas = Image.new("P", (size, size + GIF_CURVE), at["white"])
+        canvas.putpalette(palette)
+        canvas.paste(plane, (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        for x, yy, label in zip(px, py, data["labels"]):
+            fill = at["points"] + label % len(PALETTE)
+            draw.ellipse((x - 2.5, yy - 2.5, x + 2.5, yy + 2.5), fill=fill, outline=at["white"])
+        if len(line) > 1:
+            draw.line(line, fill=at["grey"], width=1)
+        marker = x_of(frame["epoch"])
+        draw.line([(marker, size + 2), (marker, size + GIF_CURVE - 2)], fill=at["red"], width=1)
+        draw.text((4, 3), f"epoch {frame['epoch']}", fill=at["black"])
+        frames.append(canvas)
+    buffer = io.BytesIO()
+    # The last frame stays up longer, so the final boundary can be seen.
+    durations = [120] * (len(frames) - 1) + [1500]
+    frames[0].save(
+        buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
+    )
+    return buffer.getvalue()
+
+
+def write(
+    out_dir: Path, dataset, net: Network, snapshots: list[tuple[int, Params]], metrics
+) -> list[Path]:
+    """learning.html and learning.gif into ``out_dir``; [] without snapshots."""
+    if len(snapshots) < 2:
+        return []
+    data, maps = render_data(dataset, net, snapshots, metrics)
+    title = f"Watch it learn: {'-'.join(map(str, net.sizes))} {net.activation} on {dataset.name}"
+    return [
+        write_text(out_dir / PAGE, page(data, maps, title)),
+        write_bytes(out_dir / ANIMATION, animation(data, maps)),
+    ]

@@ -1,0 +1,156 @@
+"""Watch it learn: snapshots taken during training, learning.html and learning.gif."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nnexp.run import learning
+from tests.cli import nnexp, only_run
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def test_snapshot_epochs_are_log_spaced_logged_and_bounded():
+    epochs = learning.snapshot_epochs(10000, 1, 60)
+    assert epochs[:6] == [0, 1, 2, 3, 4, 5] and epochs[-1] == 10000
+    assert len(epochs) <= 60
+    gaps = np.diff(epochs)
+    assert (gaps[1:] >= gaps[:-1] - 1).all()  # the gaps only widen (log spacing)
+    five = learning.snapshot_epochs(1003, 5, 60)
+    assert all(e % 5 == 0 or e == 1003 for e in five) and five[-1] == 1003
+    assert learning.snapshot_epochs(10, 1, 60) == list(range(11))
+    assert learning.snapshot_epochs(500, 1, 0) == []
+
+
+def test_the_recorder_copies_the_parameters_at_the_wanted_epochs():
+    from nnexp.core.network import Params
+
+    params = Params([np.zeros((2, 1))], [np.zeros((1, 1))])
+    rec = learning.Recorder(params, [0, 2])
+    for epoch in range(4):
+        params.weights[0] += 1  # trained in place
+        rec(epoch, {})
+    assert [e for e, _ in rec.taken] == [0, 2]
+    assert [p.weights[0][0, 0] for _, p in rec.taken] == [1.0, 3.0]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("learning")
+    done = nnexp(cwd, "epochs=400", "model.hidden=[3,2]", "activation=tanh")
+    assert done.returncode == 0, done.stderr
+    return only_run(cwd)
+
+
+def _page_data(path: Path) -> dict:
+    text = path.read_text()
+    start = text.index('<script id="data" type="application/json">') + 42
+    return json.loads(text[start : text.index("</script>", start)])
+
+
+def test_a_2d_run_leaves_its_page_and_animation(run_dir):
+    data = _page_data(run_dir / "learning.html")
+    expected = learning.snapshot_epochs(400, 1, 60)
+    assert [f["epoch"] for f in data["frames"]] == expected
+    assert data["sizes"] == [2, 3, 2, 1] and data["neurons"]
+    # Weights of the last snapshot are the trained model's (rounded for the page).
+    with np.load(run_dir / "model.npz") as model:
+        assert np.allclose(data["frames"][-1]["weights"][1], model["W1"], atol=1e-4)
+    gif = Image.open(run_dir / "learning.gif")
+    assert gif.format == "GIF" and gif.n_frames == len(expected)
+    page = (run_dir / "learning.html").read_text()
+    assert "http://" not in page and "https://" not in page  # nothing from the network
+    assert "[play it step by step](learning.html)" in (run_dir / "report.md").read_text()
+
+
+def test_snapshots_0_and_data_that_is_not_2d_leave_none(tmp_path):
+    done = nnexp(tmp_path, "epochs=50", "snapshots=0")
+    assert done.returncode == 0, done.stderr
+    run = only_run(tmp_path)
+    assert not (run / "learning.html").exists() and not (run / "learning.gif").exists()
+    assert "learning.gif" not in (run / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_batched_replicas_get_the_pages_their_single_runs_get(tmp_path):
+    args = ("epochs=120", "lr=0.5,2", "seed=0,1", "model.hidden=[3]")
+    (tmp_path / "a").mkdir()
+    assert nnexp(tmp_path / "a", "-m", *args, "hydra.sweep.dir=basic").returncode == 0
+    done = nnexp(tmp_path / "a", "-m", *args, "hydra/launcher=batched", "hydra.sweep.dir=batched")
+    assert done.returncode == 0, done.stderr
+    for job in "0123":
+        basic = (tmp_path / "a" / "basic" / job / "learning.html").read_bytes()
+        batched = (tmp_path / "a" / "batched" / job / "learning.html").read_bytes()
+        assert basic == batched, job
+
+
+@pytest.fixture(scope="module")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        pytest.skip(f"needs {' and '.join(missing)} (apt-get install chromium chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1200,1000")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def _pictures(driver) -> tuple[str, str, str]:
+    return tuple(
+        driver.execute_script(f"return document.getElementById('{name}').toDataURL()")
+        for name in ("boundary", "curve", "network")
+    )
+
+
+@pytest.mark.slow
+def test_the_page_plays_and_its_slider_moves_the_picture(browser, run_dir, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get((run_dir / "learning.html").as_uri())
+    WebDriverWait(browser, 10).until(
+        lambda d: d.execute_script("return document.body.dataset.ready") is not None
+    )
+    assert browser.execute_script("return document.body.dataset.ready") == "1"
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    epoch = browser.find_element(By.ID, "epoch")
+    assert epoch.text.startswith("epoch 0 (snapshot 1 of ")
+    first = _pictures(browser)
+
+    slider = browser.find_element(By.ID, "slider")
+    slider.send_keys(Keys.END)
+    last = _pictures(browser)
+    assert epoch.text.startswith("epoch 400 (")
+    # The boundary, the curve's marker and every neuron's map all changed.
+    assert all(a != b for a, b in zip(first, last))
+    browser.save_screenshot(str(tmp_path / "learning.png"))
+
+    slider.send_keys(Keys.HOME)
+    assert _pictures(browser) == first  # the same snapshot draws the same picture
+    browser.find_element(By.ID, "play").click()
+    WebDriverWait(browser, 10).until(
+        lambda d: int(d.execute_script("return document.body.dataset.index")) >= 3
+    )
+    assert browser.find_element(By.ID, "play").text == "Pause"
+    browser.find_element(By.ID, "play").click()
+    stopped = browser.execute_script("return document.body.dataset.index")
+    assert browser.find_element(By.ID, "play").text == "Play"
+    browser.execute_script("return new Promise(r => setTimeout(r, 400))")
+    assert browser.execute_script("return document.body.dataset.index") == stopped
+    assert int(slider.get_attribute("value")) == int(stopped)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
