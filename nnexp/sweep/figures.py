@@ -255,6 +255,8 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
             if diverged:
                 ax.plot(x, y, color="#d62728", lw=0.8, ls="--", alpha=0.8)
                 ax.plot(x[-1:], y[-1:], "x", color="#d62728", ms=5)
+            elif len(lines) == 1:  # one seed: its line is the setting's, drawn bold
+                ax.plot(x, y, color="#1a1a4d", lw=1.6)
             else:
                 ax.plot(x, y, color="#4c72b0", lw=0.7, alpha=0.55)
         calm_lines = [c for c, d in lines if not d]

@@ -520,9 +520,11 @@ def html_page(page: Page) -> str:
         figures = []
         for name, data in page.images.items():
             encoded = base64.b64encode(data).decode("ascii")
+            # embedded, so the page is one file; the caption links the full-size PNG
             figures.append(
                 f'<figure><img src="data:image/png;base64,{encoded}" alt="{esc(CAPTIONS[name])}">'
-                f"<figcaption>{esc(CAPTIONS[name])} ({esc(name)})</figcaption></figure>"
+                f'<figcaption>{esc(CAPTIONS[name])} (<a href="{esc(href(name))}">{esc(name)}</a>)'
+                "</figcaption></figure>"
             )
         sections.append(("plots", "Plots", "\n".join(figures)))
     boundaries = _html_boundaries(page)
