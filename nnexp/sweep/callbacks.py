@@ -23,11 +23,15 @@ log = logging.getLogger("nnexp")
 
 
 class SweepReport(Callback):
-    """Save the sweep's config at its start; write summary.csv, the comparison plots,
-    report.md and report.html into the sweep folder at its end."""
+    """Save the sweep's config at its start; keep report.html current while the sweep
+    runs (``live``); write summary.csv, the comparison plots, report.md and report.html
+    into the sweep folder at its end."""
 
-    def __init__(self) -> None:
+    def __init__(self, live_every: float = 3.0) -> None:
         self.started: float | None = None
+        # report.html rebuilt while the sweep runs, at most this often (seconds; 0: off).
+        self.live_every = float(live_every)
+        self.watcher = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.started = time.perf_counter()
@@ -39,12 +43,22 @@ class SweepReport(Callback):
             write_text(sweep_dir / SWEEP_CONFIG, OmegaConf.to_yaml(config))
         except OSError as error:
             log.warning("could not save the sweep config in %s: %s", sweep_dir, error)
+        if self.live_every > 0:
+            from .live import Watcher
+
+            try:
+                self.watcher = Watcher(sweep_dir, self.live_every)
+            except Exception as error:  # the live page is a convenience, never a stop
+                log.warning("no live report page: %s", error)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         from . import report
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         elapsed = None if self.started is None else time.perf_counter() - self.started
+        if self.watcher is not None:
+            self.watcher.stop()  # before the final page, which must not be overwritten
+            self.watcher = None
         try:
             built = report.build(sweep_dir, config)
         except Exception:

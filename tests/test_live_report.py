@@ -1,0 +1,122 @@
+"""The sweep page while the sweep runs: report.html rebuilt as jobs finish, reloading
+itself until the sweep ends."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from nnexp.sweep import live, report
+from tests.cli import nnexp
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+pytestmark = pytest.mark.slow  # every test here stands on a real sweep (a few seconds)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A real three-job sweep, finished (its final report written, no live page)."""
+    cwd = tmp_path_factory.mktemp("live")
+    done = nnexp(cwd, "-m", "lr=0.1,1,10", "epochs=30", "hydra.sweep.dir=sweep")
+    assert done.returncode == 0, done.stderr
+    return cwd / "sweep"
+
+
+@pytest.fixture
+def sweep(finished, tmp_path):
+    """A copy of it in which job 2 is still running (no summary.json yet)."""
+    folder = tmp_path / "sweep"
+    shutil.copytree(finished, folder)
+    (folder / "report.html").unlink()
+    (folder / "2" / "summary.json").rename(tmp_path / "summary-2.json")
+    return folder
+
+
+def test_the_final_page_does_not_reload(finished):
+    page = (finished / "report.html").read_text()
+    assert "http-equiv" not in page and "(running)" not in page and 'id="live"' not in page
+
+
+def test_a_live_page_counts_and_reloads(sweep):
+    live.write_live(sweep, 2)
+    page = (sweep / "report.html").read_text()
+    assert '<meta http-equiv="refresh" content="2">' in page
+    assert "<title>(running) Sweep report: sweep</title>" in page
+    assert 'data-done="2" data-running="1" data-failed="0"' in page
+    assert "Sweep running: 2 done, 1 running, 0 failed, 0 not started (of 3)." in page
+    best = report.best(report.collect(sweep))
+    assert f"Best so far: lr={best['settings']['lr']:g}" in page
+
+
+def test_the_fingerprint_changes_when_a_job_starts_or_finishes(sweep, tmp_path):
+    before = live.fingerprint(sweep)
+    (tmp_path / "summary-2.json").rename(sweep / "2" / "summary.json")
+    finished = live.fingerprint(sweep)
+    assert finished != before
+    (sweep / "3" / ".hydra").mkdir(parents=True)
+    (sweep / "3" / ".hydra" / "overrides.yaml").write_text("- lr=100\n")
+    assert live.fingerprint(sweep) != finished
+
+
+def _wait_for(predicate, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _page(folder: Path) -> str:
+    try:
+        return (folder / "report.html").read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def test_the_watcher_follows_the_jobs_and_stops(sweep, tmp_path):
+    watcher = live.Watcher(sweep, 0.2)
+    try:
+        assert _wait_for(lambda: 'data-done="2" data-running="1"' in _page(sweep))
+        (tmp_path / "summary-2.json").rename(sweep / "2" / "summary.json")
+        assert _wait_for(lambda: 'data-done="3" data-running="0"' in _page(sweep))
+    finally:
+        watcher.stop()
+    assert not watcher.process.is_alive()
+    report.build(sweep)  # what the callback does next: the final page
+    time.sleep(0.5)  # a watcher still running would have rewritten it by now
+    assert "http-equiv" not in _page(sweep)
+
+
+def test_the_page_reloads_itself_in_a_browser(sweep, tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("needs chromium and chromium-driver")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        live.write_live(sweep, 1)
+        driver.get((sweep / "report.html").as_uri())
+        banner = driver.find_element(By.ID, "live")
+        assert banner.get_attribute("data-done") == "2"
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+        (tmp_path / "summary-2.json").rename(sweep / "2" / "summary.json")
+        live.write_live(sweep, 1)
+        assert _wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, '#live[data-done="3"]'), 20)
+        report.build(sweep)  # the sweep ends: the next reload shows the final page
+        assert _wait_for(lambda: not driver.find_elements(By.ID, "live"), 20)
+        assert not driver.title.startswith("(running)")
+    finally:
+        driver.quit()
