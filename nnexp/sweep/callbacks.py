@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
@@ -31,7 +32,7 @@ class SweepReport(Callback):
         self.started: float | None = None
         # report.html rebuilt while the sweep runs, at most this often (seconds; 0: off).
         self.live_every = float(live_every)
-        self.watcher = None
+        self.watcher: Any = None  # a live.Watcher while a sweep runs
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.started = time.perf_counter()
