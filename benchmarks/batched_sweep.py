@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from hydra import compose, initialize_config_dir
 
-from nnexp.core.network import stack
 from nnexp.core.optim import OPTIMIZERS
+from nnexp.core.stacked import stack
 from nnexp.core.train import train
 from nnexp.edge.config import CONF_DIR, register
 from nnexp.run.setup import build, default_log_every

@@ -20,9 +20,8 @@ from nnexp.core.network import (
     forward,
     init_params,
     predict,
-    stack,
-    unstack,
 )
+from nnexp.core.stacked import stack, unstack
 from nnexp.core.train import encode_targets, output_delta
 
 STEP = 1e-6

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnexp.core.network import Network, Params, init_params, stack, unstack
-from nnexp.core.optim import OPTIMIZERS, Adam, GradientDescent, Momentum
-from nnexp.core.train import Split, encode_targets, train
+from nnexp.core.network import Network, Params, init_params
+from nnexp.core.optim import OPTIMIZERS, Adam, GradientDescent, Momentum, coefficients
+from nnexp.core.stacked import stack, unstack
+from nnexp.core.train import Split, _folded_lr, encode_targets, train
 
 
 def _scalar_params(w: float, b: float) -> Params:
@@ -47,26 +48,35 @@ def test_gd_step_on_a_one_layer_network_by_hand():
     np.testing.assert_allclose(params.biases[0].ravel(), [expected_b], rtol=1e-14)
 
 
-def test_gd_applies_lr_unless_told_the_gradients_already_carry_it():
+def test_gd_applies_lr_and_weight_decay():
     p = _scalar_params(1.0, 1.0)
-    opt = GradientDescent(p, 0.5)
-    assert opt.delta_scale == 0.5
-    opt.step(p, _grads(0.2, -0.4))
+    GradientDescent(p, 0.5).step(p, _grads(0.2, -0.4))
     assert p.weights[0][0, 0] == 1.0 - 0.5 * 0.2 and p.biases[0][0, 0] == 1.0 + 0.5 * 0.4
-    # train scales the output delta by ``delta_scale`` and says so: gradients as given.
     p = _scalar_params(1.0, 1.0)
-    opt.step(p, _grads(0.2, -0.4), scaled=True)
-    assert p.weights[0][0, 0] == 1.0 - 0.2 and p.biases[0][0, 0] == 1.0 + 0.4
-    # A unit step has nothing to scale; decay needs the raw gradient, so lr applies here.
-    assert GradientDescent(p, 1.0).delta_scale is None
-    p = _scalar_params(1.0, 1.0)
-    opt = GradientDescent(p, 0.5, weight_decay=0.1)
-    assert opt.delta_scale is None
-    opt.step(p, _grads(0.2, -0.4))
+    GradientDescent(p, 0.5, weight_decay=0.1).step(p, _grads(0.2, -0.4))
     assert p.weights[0][0, 0] == pytest.approx(1.0 - 0.5 * (0.2 + 0.1 * 1.0), rel=1e-15)
     assert p.biases[0][0, 0] == pytest.approx(1.0 + 0.5 * 0.4, rel=1e-15)
+
+
+def test_train_folds_lr_into_the_delta_only_for_plain_gradient_descent():
+    p = _scalar_params(1.0, 1.0)
+    assert _folded_lr(GradientDescent(p, 0.5)) == 0.5
+    # A unit step has nothing to scale; decay and the other rules need the raw gradient.
+    assert _folded_lr(GradientDescent(p, 1.0)) is None
+    assert _folded_lr(GradientDescent(p, 0.5, weight_decay=0.1)) is None
     for name in ("momentum", "adam"):
-        assert OPTIMIZERS[name](p, 0.5).delta_scale is None
+        assert _folded_lr(OPTIMIZERS[name](p, 0.5)) is None
+
+
+def test_each_rule_takes_only_its_own_coefficients():
+    p = _scalar_params(1.0, 1.0)
+    assert coefficients(GradientDescent) == ("lr", "weight_decay")
+    assert coefficients(Momentum) == ("lr", "weight_decay", "momentum")
+    assert coefficients(Adam) == ("lr", "weight_decay", "beta1", "beta2", "eps")
+    with pytest.raises(TypeError, match="momentum"):
+        GradientDescent(p, 0.5, momentum=0.9)
+    with pytest.raises(TypeError, match="beta1"):
+        Momentum(p, 0.5, beta1=0.9)
 
 
 def test_momentum_two_steps_by_hand():

@@ -12,8 +12,9 @@ import pytest
 from nnexp.core.activations import sigmoid
 from nnexp.core.data import boolean_triples, gender, red_blue
 from nnexp.core.losses import LOSSES
-from nnexp.core.network import Network, backward, forward, init_params, predict, stack, unstack
+from nnexp.core.network import Network, backward, forward, init_params, predict
 from nnexp.core.optim import OPTIMIZERS
+from nnexp.core.stacked import stack, unstack
 from nnexp.core.train import History, Split, accuracy, encode_targets, evaluate, output_delta, train
 
 # The loop must never leak a RuntimeWarning (overflow, invalid, divide), even diverging.

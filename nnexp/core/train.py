@@ -1,7 +1,7 @@
 """The training loop: epochs x batches -> forward, loss gradient, backward, update, log.
 
-Works on one network or on R stacked replicas (see ``network``): metrics then come back
-as ``(R,)`` arrays and each replica has its own divergence epoch.
+Written for one network; R stacked replicas (``stacked``) go through the same loop:
+their metrics come back as ``(R,)`` arrays and each replica has its own divergence epoch.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .losses import LOSSES, OUTPUT_DELTAS
-from .network import Buffers, Network, Params, backward, forward, lay_side_by_side, predict
+from .network import Buffers, Network, Params, backward, forward, predict
+from .optim import GradientDescent
+from .stacked import lay_side_by_side, n_replicas, permutations
 
 
 @dataclass
@@ -85,12 +87,9 @@ class History:
 
 def _batches(data: Split, batch_size: int | None, rng, replicas: int | None) -> list:
     """One epoch's (X, Y) batches in shuffled order: (B, d) for one network, (R, B, d)
-    with one generator a replica for stacked replicas."""
+    with one generator per replica for stacked replicas."""
     n = len(data.X)
-    if replicas is None:
-        order = rng.permutation(n)
-    else:
-        order = np.stack([r.permutation(n) for r in rng])  # (R, n)
+    order = rng.permutation(n) if replicas is None else permutations(rng, n)
     size = batch_size or n
     return [
         (data.X[idx], data.Y[idx]) for idx in (order[..., i : i + size] for i in range(0, n, size))
@@ -119,6 +118,22 @@ def evaluate(
         prefix + "loss": LOSSES[loss].value(out, split.Y),
         prefix + "accuracy": accuracy(out, split.labels),
     }
+
+
+def _folded_lr(optimizer) -> np.ndarray | None:
+    """The lr to fold into the output layer's delta, or None. Plain gradient descent
+    steps by lr times a gradient that is linear in that one (n, k) array, so scaling it
+    spares scaling every parameter's gradient; the step then subtracts the gradients as
+    they come (``_subtract``). Not for a unit step (nothing to scale), weight decay, or
+    a rule that needs the raw gradient."""
+    if type(optimizer) is GradientDescent and not optimizer.decays and not optimizer.unit_step:
+        return optimizer.lr
+    return None
+
+
+def _subtract(params: Params, grads: Params) -> None:
+    for p, g in zip(params.arrays(), grads.arrays()):
+        p -= g
 
 
 def _all_finite(loss) -> bool:
@@ -181,15 +196,15 @@ def train(
     the last one, and at the first epoch after which the training loss is NaN or
     infinite, where a single network stops (replicas stop one by one). Replicas that
     all see the same batches get ``params.weights[0]`` laid out anew in memory, values
-    unchanged (``network.lay_side_by_side``)."""
-    replicas = params.weights[0].shape[0] if params.weights[0].ndim == 3 else None
+    unchanged (``stacked.lay_side_by_side``)."""
+    replicas = n_replicas(params)
     history = History(params=params)
     diverged_at = np.zeros(replicas or 1, dtype=int)
     delta_of = output_delta(net, loss)
     made: dict[tuple, Buffers] = {}
 
     def with_buffers(batches: list) -> list:
-        """(X, Y) batches -> (X, Y, buffers): one set of buffers a batch shape, made at
+        """(X, Y) batches -> (X, Y, buffers): one set of buffers per batch shape, made at
         its first batch and reused by every later one."""
         return [
             (X, Y, made.get(X.shape) or made.setdefault(X.shape, Buffers.like(net, params, X)))
@@ -201,17 +216,17 @@ def train(
     fixed = None if shuffle else with_buffers(_fixed_batches(data, batch_size))
     start = time.perf_counter()
 
-    scale = optimizer.delta_scale
-    scaled = scale is not None
+    lr = _folded_lr(optimizer)
+    step = optimizer.step if lr is None else _subtract
 
     def run_epochs(first: int, last: int) -> None:
         for _ in range(first, last + 1):
             for X, Y, buffers in fixed or with_buffers(_batches(data, batch_size, rng, replicas)):
                 acts = forward(net, params, X, buffers)
                 delta = delta_of(acts[-1], Y)
-                if scaled:
-                    delta *= scale
-                optimizer.step(params, backward(net, params, acts, delta, buffers), scaled)
+                if lr is not None:
+                    delta *= lr
+                step(params, backward(net, params, acts, delta, buffers))
 
     def measure() -> dict:
         # Full-batch training has buffers shaped like the whole set: reuse them.

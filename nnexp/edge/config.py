@@ -19,7 +19,7 @@ from ..core.data import BUILTIN, GENERATED
 from ..core.losses import LOSSES
 from ..core.network import INITIALIZERS
 from ..core.optim import OPTIMIZERS
-from ..run.setup import ConfigError
+from ..run.setup import ConfigError, select
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"  # nnexp/conf, shipped in the wheel
 GROUPS = ("dataset", "model", "optimizer", "experiment", "hparams_search")
@@ -181,21 +181,14 @@ def check(key: str, value) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {key} must be {constraint.allowed}")
 
 
-def _get(cfg, dotted: str):
-    node = cfg
-    for part in dotted.split("."):
-        node = node[part]
-    return node
-
-
 def validate(cfg) -> None:
     """Check a composed config (an OmegaConf DictConfig or nested dicts)."""
     for key in CONSTRAINTS:
-        value = _get(cfg, key)
+        value = select(cfg, key)
         if hasattr(value, "_content"):  # an OmegaConf ListConfig
             value = list(value)
         check(key, value)
-    kind, name = _get(cfg, "dataset.kind"), _get(cfg, "dataset.name")
+    kind, name = select(cfg, "dataset.kind"), select(cfg, "dataset.name")
     known = {"builtin": BUILTIN, "generated": GENERATED}.get(kind)
     if known is not None and name not in known:
         raise ConfigError(
@@ -203,7 +196,7 @@ def validate(cfg) -> None:
         )
     if kind == "csv":
         for key in ("dataset.path", "dataset.target"):
-            if not _get(cfg, key):
+            if not select(cfg, key):
                 raise ConfigError(
                     f"{key} is required with dataset=csv: "
                     f"python -m nnexp dataset=csv dataset.path=data.csv dataset.target=label"

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.data import BUILTIN, Dataset, generate, hold_out, standardized, with_queries
 from ..core.network import Network, Params, init_params
-from ..core.optim import OPTIMIZERS
+from ..core.optim import OPTIMIZERS, coefficients
 from ..core.train import Split, encode_targets
 
 TARGET_ROWS = 2000  # log_every's default keeps metrics.csv near this many rows
@@ -39,6 +39,21 @@ class Setup:
     train_kwargs: dict
     # (epoch, Params) taken during training for learning.html (run/learning.py).
     snapshots: list = field(default_factory=list)
+
+
+def select(cfg, dotted: str):
+    """The value at a dotted option name (``optimizer.momentum``) of a config or nested
+    dicts."""
+    node = cfg
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def coefficient_option(name: str) -> str:
+    """The option that holds an optimiser's coefficient: ``lr`` at the top,
+    ``optimizer.<name>`` for the rest."""
+    return name if name == "lr" else f"optimizer.{name}"
 
 
 def load_dataset(dc) -> Dataset:
@@ -107,14 +122,9 @@ def build(cfg, dataset: Dataset | None = None) -> Setup:
     rng = make_rng(cfg)
     params = init_params(net, cfg.model.init, rng, cfg.model.init_scale, dtype)
     o = cfg.optimizer
-    optimizer = OPTIMIZERS[o.name](
-        params,
-        cfg.lr,
-        weight_decay=o.weight_decay,
-        momentum=o.momentum,
-        beta1=o.beta1,
-        beta2=o.beta2,
-        eps=o.eps,
+    rule = OPTIMIZERS[o.name]
+    optimizer = rule(
+        params, **{name: select(cfg, coefficient_option(name)) for name in coefficients(rule)}
     )
 
     def split(X, labels):

@@ -3,7 +3,7 @@
 Jobs whose configs differ only in values that can vary per replica (``REPLICA_OPTIONS``)
 share a dataset, an architecture and a schedule, so their parameters stack along a
 leading replica axis and ``train`` runs them together: NumPy's per-call overhead is paid
-once for the whole group instead of once a job. Each replica is built exactly as its own
+once for the whole group instead of once per job. Each replica is built exactly as its own
 job would build it (same config, same generator, same draws), and its slice of the
 result is handed back as that job's own (Setup, History).
 """
@@ -15,11 +15,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..core.network import stack, unstack
-from ..core.optim import OPTIMIZERS
+from ..core.optim import OPTIMIZERS, coefficients
+from ..core.stacked import per_replica, stack, unstack
 from ..core.train import History, train
 from ..run import learning
-from ..run.setup import Setup, build, load_dataset
+from ..run.setup import Setup, build, coefficient_option, load_dataset, select
 
 # Options that may differ between the replicas of one group. Everything else (dataset,
 # architecture, activation, loss, batching, epochs, dtype, logging) defines the group.
@@ -35,21 +35,6 @@ REPLICA_OPTIONS = (
     "optimizer.eps",
     "optimizer.weight_decay",
 )
-# Coefficients handed to the stacked optimiser as (R, 1, 1) arrays, one value a replica.
-_COEFFICIENTS = {
-    "lr": "lr",
-    "weight_decay": "optimizer.weight_decay",
-    "momentum": "optimizer.momentum",
-    "beta1": "optimizer.beta1",
-    "beta2": "optimizer.beta2",
-    "eps": "optimizer.eps",
-}
-
-
-def _select(plain: dict, dotted: str):
-    for part in dotted.split("."):
-        plain = plain[part]
-    return plain
 
 
 def group_key(plain: dict) -> str:
@@ -57,14 +42,11 @@ def group_key(plain: dict) -> str:
     shared = json.loads(json.dumps(plain))
     shared.pop("hydra", None)
     for dotted in REPLICA_OPTIONS:
-        *parents, leaf = dotted.split(".")
-        node = shared
-        for part in parents:
-            node = node[part]
-        node.pop(leaf)
+        parent, _, leaf = dotted.rpartition(".")
+        (select(shared, parent) if parent else shared).pop(leaf)
     # Weight decay switches the update to its general form, whose rounding differs from
     # the decay-free one; keeping the two apart keeps every replica equal to its own run.
-    shared["decays"] = _select(plain, "optimizer.weight_decay") > 0
+    shared["decays"] = select(plain, "optimizer.weight_decay") > 0
     return json.dumps(shared, sort_keys=True)
 
 
@@ -88,11 +70,14 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     dataset = load_dataset(first.dataset)
     setups = [build(cfg, dataset) for cfg in cfgs]
     params = stack([s.params for s in setups])
-    coefficients = {
-        name: _per_replica([float(_select(cfg, key)) for cfg in cfgs])
-        for name, key in _COEFFICIENTS.items()
-    }
-    optimizer = OPTIMIZERS[first.optimizer.name](params, **coefficients)
+    rule = OPTIMIZERS[first.optimizer.name]
+    optimizer = rule(
+        params,
+        **{
+            name: per_replica([float(select(cfg, coefficient_option(name))) for cfg in cfgs])
+            for name in coefficients(rule)
+        },
+    )
     shared = setups[0]
     # Snapshots of the stacked parameters, each replica's own taken apart afterwards.
     snap = learning.recorder(
@@ -119,21 +104,13 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     ]
 
 
-def _per_replica(values: list[float]):
-    """One float when every replica has it (the optimiser then computes exactly as each
-    replica's own run does), else the values as an (R, 1, 1) array."""
-    if all(v == values[0] for v in values):
-        return values[0]
-    return np.array(values).reshape(-1, 1, 1)
-
-
 def replica_histories(log_every: int, epochs: int, history: History) -> list[History]:
     """Each replica's rows: the ones its own run would have logged, up to its divergence.
 
     The group logs a row wherever any replica diverged, and trains on past a diverged
     replica; both are dropped here. ``seconds`` is the group's wall time."""
-    # Every column as one (rows, values a row) array, converted once for all replicas:
-    # a value a row for shared columns (seconds), R for per-replica ones (loss, lr).
+    # Every column as one (rows, values per row) array, converted once for all replicas:
+    # one value per row for shared columns (seconds), R for per-replica ones (loss, lr).
     tables = {
         name: np.asarray(values, dtype=float).reshape(len(values), -1)
         for name, values in history.columns.items()
