@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.network import Network, Params, forward, unstack
+from ..core.network import Network, Params, forward
+from ..core.stacked import unstack
 from .artifacts import write_bytes, write_text
 from .learning_page import TEMPLATE as _TEMPLATE
 
