@@ -234,9 +234,11 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
     n = len(panels)
     cols = min(n, 6 if n > 16 else 4 if n > 4 else n)
     rows = math.ceil(n / cols)
+    heads = {id(row): _panel_title(sweep, row) for row, _ in panels}
+    two_lines = any("\n" in h for h in heads.values())
     # A fixed layout: constrained layout measures every tick of every panel, which at
     # 36 panels costs more than drawing them.
-    width, height = 2.6 * cols + 0.9, 2.0 * rows + 1.0
+    width, height = 2.6 * cols + 0.9, (2.15 if two_lines else 2.0) * rows + 1.0
     fig = _figure(width, height, layout=None)
     top = 0.75 + (0.2 if scale_note_lines(scale) else 0)
     fig.subplots_adjust(
@@ -245,7 +247,7 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
         bottom=0.5 / height,
         top=1 - top / height,
         wspace=0.12,
-        hspace=0.38,
+        hspace=0.5 if two_lines else 0.38,
     )
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
     for ax, (row, lines) in zip(axes, panels):
@@ -269,8 +271,7 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
                     color="#1a1a4d",
                     lw=2.0,
                 )
-        head = f"#{row['rank']} " + setting_text(sweep, {k: row[k] for k in sweep.settings})
-        ax.set_title(head if len(head) <= 42 else head[:40] + "…", fontsize=8, loc="left")
+        ax.set_title(heads[id(row)], fontsize=8, loc="left")
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=7)
     scale.apply(axes[0].set_yscale, axes[0].yaxis)
@@ -296,6 +297,29 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
         title += f"\n{scale.note}"
     fig.suptitle(title, fontweight="bold", fontsize=10)
     return fig
+
+
+def _panel_title(sweep: Sweep, row) -> str:
+    """``#rank setting`` (a search adds its trial), numbers to 3 digits, on two lines
+    (cut short on the second) when one does not fit a small panel."""
+    words = [f"{k}={_short(row[k])}" for k in sweep.settings] or ["the only setting"]
+    head = f"#{row['rank']}" + (f" (trial {row['job_list'][0]})" if sweep.search else "")
+    lines = [head]
+    for word in words:
+        if len(lines[-1]) + 1 + len(word) <= 36 or len(lines) == 1 and lines[-1] == head:
+            lines[-1] += " " + word
+        elif len(lines) < 2:
+            lines.append(word)
+        else:
+            lines[-1] = lines[-1][:33] + "…" if len(lines[-1]) > 34 else lines[-1] + " …"
+            break
+    return "\n".join(line if len(line) <= 36 else line[:35] + "…" for line in lines)
+
+
+def _short(value) -> str:
+    if isinstance(value, (float, np.floating)) and math.isfinite(value):
+        return f"{float(value) + 0.0:.3g}"
+    return fmt(value)
 
 
 def _x_positions(values, numeric: bool, levels: list) -> np.ndarray:
