@@ -71,9 +71,11 @@ def test_batched_matches_basic_over_seeds_and_learning_rates(tmp_path):
         "seed=0,1,2",
         "lr=0.05,0.5",
     )
-    basic, _ = sweep(tmp_path, "basic", *args)
-    batched, result = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
-    assert replicas_trained(result) == [3, 3]  # one group, halved: one chunk a core
+    basic, _ = sweep(tmp_path, "basic", *args, "hydra/launcher=basic")
+    batched, result = sweep(
+        tmp_path, "batched", *args, "hydra/launcher=batched", "hydra.launcher.n_jobs=2"
+    )
+    assert replicas_trained(result) == [3, 3]  # one group, halved: one chunk a process
     assert_same_runs(basic, batched)
 
 
@@ -89,7 +91,7 @@ def test_a_diverging_replica_does_not_stop_its_group(tmp_path):
         "lr=0.01,1e6",
         "seed=0,1",
     )
-    basic, _ = sweep(tmp_path, "basic", *args)
+    basic, _ = sweep(tmp_path, "basic", *args, "hydra/launcher=basic")
     batched, _ = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
     statuses = [json.loads((d / "summary.json").read_text())["status"] for d in job_dirs(batched)]
     assert statuses == ["ok", "ok", "diverged", "diverged"]
@@ -98,7 +100,7 @@ def test_a_diverging_replica_does_not_stop_its_group(tmp_path):
 
 def test_groups_larger_than_max_replicas_are_split(tmp_path):
     args = ("experiment=gender", "epochs=30", "seed=range(5)", "lr=0.1,0.3")
-    basic, _ = sweep(tmp_path, "basic", *args)
+    basic, _ = sweep(tmp_path, "basic", *args, "hydra/launcher=basic")
     batched, result = sweep(
         tmp_path,
         "batched",
@@ -120,8 +122,10 @@ def test_jobs_that_cannot_share_train_in_their_own_groups(tmp_path):
         "model.hidden=[3],[4]",
         "seed=0,1",
     )
-    basic, _ = sweep(tmp_path, "basic", *args)
-    batched, result = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
+    basic, _ = sweep(tmp_path, "basic", *args, "hydra/launcher=basic")
+    batched, result = sweep(
+        tmp_path, "batched", *args, "hydra/launcher=batched", "hydra.launcher.n_jobs=2"
+    )
     assert replicas_trained(result) == [2, 2, 2, 2]  # four groups, two processes: no halving
     assert_same_runs(basic, batched)
 
@@ -152,6 +156,7 @@ def test_a_job_whose_config_cannot_resolve_is_recorded_and_the_rest_trained(tmp_
         "seed=0,1",
         "dataset.name=xor,${oops}",
         "hydra/launcher=batched",
+        "hydra.launcher.n_jobs=2",
         "sweep_check=skip",
     )
     statuses = [json.loads((d / "summary.json").read_text())["status"] for d in job_dirs(folder)]
@@ -268,7 +273,7 @@ def test_a_group_that_fails_to_train_together_trains_alone(monkeypatch, caplog):
 def test_optuna_proposes_and_scores_the_same_trials_with_either_launcher(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     args = ("hparams_search=circles_optuna", "hydra.sweeper.n_trials=4", "epochs=30")
-    basic, _ = sweep(tmp_path, "basic", *args)
+    basic, _ = sweep(tmp_path, "basic", *args, "hydra/launcher=basic")
     batched, _ = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
     assert_same_runs(basic, batched)
     best = [(d / "optimization_results.yaml").read_text() for d in (basic, batched)]

@@ -24,11 +24,9 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, configure_log, run_job, setup_globals
 from omegaconf import OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
 
 from nnexp.core.data import DataError
 from nnexp.edge.config import validate
-from nnexp.edge.task import task
 from nnexp.run import figures
 from nnexp.run.setup import ConfigError
 from nnexp.sweep import batched, resume
@@ -39,7 +37,7 @@ log = logging.getLogger(__name__)
 _JOBS: dict = {}  # job number -> composed sweep config
 _READY: dict = {}  # job number -> plain task config, for the jobs that train in a group
 _TRAINED: dict = {}  # job number -> (Setup, History), in the process that trained it
-_CONTEXT: list = []
+_CONTEXT: list = []  # the Hydra context and the task Hydra handed the launcher (nnexp's)
 _COMPOSER: list = []  # the sweep's _Composer, made when Hydra sets the launcher up
 
 
@@ -61,6 +59,7 @@ def _plain_task_config(sweep_config) -> dict:
 
 def _write_task(cfg) -> float:
     """The task each job runs: write what its group trained, or train alone."""
+    task = _CONTEXT[1]
     return task(cfg, trained=_TRAINED.pop(HydraConfig.get().job.num, None))
 
 
@@ -113,7 +112,7 @@ def _trainable(jobs: dict, sweep_dir: Path) -> dict:
         try:
             cfg = _plain_task_config(sweep_config)
             validate(cfg)
-        except (ConfigError, OmegaConfBaseException):
+        except Exception:
             continue  # its own task records the failure, as with any launcher
         if resuming and resume.finished(_output_dir(sweep_config), cfg) is not None:
             continue  # its own task will log it as skipped
@@ -148,11 +147,13 @@ def launch(
             raise ValueError(
                 f"hydra.launcher.{name}={value!r} is not allowed: it must be an integer >= {low}"
             )
+    if not job_overrides:
+        return []
     sweep_dir = Path(str(config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
     _JOBS.clear()
     _TRAINED.clear()
-    _CONTEXT[:] = [launcher.hydra_context]
+    _CONTEXT[:] = [launcher.hydra_context, launcher.task_function]
     composer = _COMPOSER[0]
     for i, overrides in enumerate(job_overrides):
         num = initial_job_idx + i
@@ -169,7 +170,7 @@ def launch(
 
     _READY.clear()
     _READY.update(_trainable(_JOBS, sweep_dir))
-    workers = min(launcher.n_jobs or os.cpu_count() or 1, len(_JOBS))
+    workers = min(launcher.n_jobs or _cores(), len(_JOBS))
     units = _units(_JOBS, _READY, launcher.max_replicas, workers)
     log.info("%d jobs in %d units of work on %d processes", len(_JOBS), len(units), workers)
     if workers == 1:
@@ -287,6 +288,15 @@ class _Composer:
             cfg.hydra.overrides.task = [o.input_line for o in app]
             cfg.hydra.job.override_dirname = naming.item_sep.join(lines).replace("=", naming.kv_sep)
         return cfg
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than
+    the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def _span(nums: list[int]) -> str:
