@@ -114,7 +114,7 @@ def _trainable(jobs: dict, sweep_dir: Path) -> dict:
             validate(cfg)
         except Exception:
             continue  # its own task records the failure, as with any launcher
-        if resuming and resume.finished(_output_dir(sweep_config), cfg) is not None:
+        if resuming and resume.finished(_output_dir(sweep_config), cfg, warn=False) is not None:
             continue  # its own task will log it as skipped
         ready[num] = cfg
     return ready

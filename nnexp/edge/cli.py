@@ -55,8 +55,10 @@ def train(argv: list[str]) -> None:
     except ConfigError as error:
         print(f"nnexp: error: {error}", file=sys.stderr)
         sys.exit(2)
+    from . import errors
     from .main import main as hydra_main
 
+    errors.install()  # Hydra's own failures as one line each
     # Hydra reads sys.argv itself; the program name it shows is nnexp's.
     sys.argv = ["nnexp", *argv]
     hydra_main()
@@ -64,8 +66,14 @@ def train(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in SUBCOMMANDS:
-        sys.exit(SUBCOMMANDS[argv[0]](argv[1:]))
-    if "--check" in argv:  # Hydra has no such flag: nnexp -m ... --check is nnexp check ...
-        sys.exit(_check([a for a in argv if a != "--check"]))
-    train(argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            sys.exit(SUBCOMMANDS[argv[0]](argv[1:]))
+        if "--check" in argv:  # Hydra has no such flag: nnexp -m ... --check is nnexp check ...
+            sys.exit(_check([a for a in argv if a != "--check"]))
+        train(argv)
+    except KeyboardInterrupt:
+        from .errors import INTERRUPTED
+
+        print(f"\nnnexp: {INTERRUPTED}", file=sys.stderr)
+        sys.exit(130)  # 128 + SIGINT, as a shell reports it

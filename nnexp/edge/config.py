@@ -9,6 +9,7 @@ before Hydra composes anything (``preflight``), and on the composed config of ev
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
@@ -139,6 +140,17 @@ HIDDEN = Constraint(
     "a list of integers >= 1, such as [4] or [16,16] ([] for no hidden layer)",
 )
 
+QUERIES = Constraint(
+    lambda v: v is None or isinstance(v, (list, tuple)),
+    "a list of points, such as [[0,1]] or [[0,1],[2,3]] (null: the dataset's own)",
+)
+FEATURES = Constraint(
+    lambda v: v is None or isinstance(v, (list, tuple)),
+    "a list of column names, such as [x,y] (null: every column but the target)",
+)
+# Seeds each generator takes (NumPy raises past these).
+SEED_LIMITS = {"legacy": 2**32 - 1, "generator": None}
+
 CONSTRAINTS: dict[str, Constraint] = {
     "lr": POSITIVE,
     "epochs": _int_at_least(1),
@@ -158,6 +170,8 @@ CONSTRAINTS: dict[str, Constraint] = {
     "dataset.seed": _int_at_least(0),
     "dataset.standardize": BOOL,
     "dataset.val_fraction": UNIT,
+    "dataset.queries": QUERIES,
+    "dataset.features": FEATURES,
     "model.hidden": HIDDEN,
     "model.bias": BOOL,
     "model.init": _choice(INITIALIZERS),
@@ -181,6 +195,16 @@ def check(key: str, value) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {key} must be {constraint.allowed}")
 
 
+def check_seed(seed, rng) -> None:
+    """The seed's range depends on the generator: RandomState takes 32 bits."""
+    limit = SEED_LIMITS.get(rng)
+    if limit is not None and _is_int(seed) and seed > limit:
+        raise ConfigError(
+            f"seed={seed} is not allowed with rng={rng}: seed must be an integer in "
+            f"[0, {limit}] (rng=generator takes any seed >= 0)"
+        )
+
+
 def validate(cfg) -> None:
     """Check a composed config (an OmegaConf DictConfig or nested dicts)."""
     for key in CONSTRAINTS:
@@ -188,6 +212,7 @@ def validate(cfg) -> None:
         if hasattr(value, "_content"):  # an OmegaConf ListConfig
             value = list(value)
         check(key, value)
+    check_seed(select(cfg, "seed"), select(cfg, "rng"))
     kind, name = select(cfg, "dataset.kind"), select(cfg, "dataset.name")
     known = {"builtin": BUILTIN, "generated": GENERATED}.get(kind)
     if known is not None and name not in known:
@@ -247,21 +272,103 @@ def check_launcher(name: str) -> None:
         )
 
 
+# Config groups and Hydra options that need a plugin package, and the extra installing it.
+SWEEPER_PLUGINS = {
+    "hparams_search": ("hydra_optuna_sweeper", "sweep"),  # every search preset is Optuna's
+    "hydra/sweeper": ("hydra_optuna_sweeper", "sweep"),  # only its optuna option
+}
+
+
+def check_sweeper(key: str, value) -> None:
+    """Raise ConfigError if an Optuna search is asked for and its sweeper is missing."""
+    from importlib.util import find_spec
+
+    plugin, extra = SWEEPER_PLUGINS[key]
+    if key == "hydra/sweeper" and str(value) != "optuna":
+        return
+    if value is not None and find_spec(f"hydra_plugins.{plugin}") is None:
+        raise ConfigError(
+            f"{key}={value} needs the Optuna sweeper ({plugin.replace('_', '-')}), which "
+            f'is not installed: pip install -e ".[{extra}]" (nnexp\'s {extra} extra)'
+        )
+
+
+def check_cluster(name: str, keys: set[str]) -> None:
+    """Raise ConfigError if a cluster launcher is asked for where there is no cluster to
+    reach: SLURM without srun; Ray's ``address: auto`` with no address set
+    (``RAY_ADDRESS`` or ``hydra.launcher.ray.init.address``) and no cluster started on
+    this node (Ray's own ``ray_current_cluster`` file). ``keys``: the overridden keys."""
+    import shutil
+    import tempfile
+
+    if name in ("slurm", "submitit_slurm") and shutil.which("srun") is None:
+        raise ConfigError(
+            f"hydra/launcher={name} needs SLURM, and srun is not on PATH here: run the "
+            "sweep on a SLURM login node, or drop hydra/launcher to use this machine's cores"
+        )
+    started_here = Path(tempfile.gettempdir(), "ray", "ray_current_cluster").exists()
+    addressed = "RAY_ADDRESS" in os.environ or "hydra.launcher.ray.init.address" in keys
+    if name == "ray_cluster" and not (addressed or started_here):
+        raise ConfigError(
+            "hydra/launcher=ray_cluster needs a running Ray cluster, and none is known "
+            "here: start one (ray start --head) or set RAY_ADDRESS=HOST:6379, "
+            "or use hydra/launcher=ray_local for this machine"
+        )
+
+
+def check_subdir(text: str) -> None:
+    """Raise ConfigError if hydra.sweep.subdir could put a job folder outside the sweep
+    folder (an absolute path, or a ``..`` segment): the report, resume and the sweep's
+    lock only ever look inside it."""
+    parts = text.replace("\\", "/").split("/")
+    if text.startswith(("/", "~")) or ".." in parts:
+        raise ConfigError(
+            f"hydra.sweep.subdir={text} would write job folders outside the sweep folder: "
+            "use a relative path without '..', such as ${hydra.job.num} or lr_${lr}"
+        )
+
+
+def _parse(overrides: list[str]) -> list:
+    """The overrides parsed one by one, so a syntax error names its own override."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    parsed = []
+    for line in overrides:
+        try:
+            parsed.append(parser.parse_override(line))
+        except Exception as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "bad syntax"
+            hint = (
+                "put a value with non-ASCII letters in quotes: key='\"value\"'"
+                if not line.isascii()
+                else "check its brackets and quotes; a list is written [1,2], a string "
+                "with spaces or commas key='\"a b\"'"
+            )
+            raise ConfigError(f"{line} is not a valid override ({reason}): {hint}") from None
+    return parsed
+
+
 def preflight(args: list[str]) -> None:
     """Check the command line's overrides before Hydra composes, so a bad value gets one
     line with our words instead of Hydra's multi-line report."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     overrides = [a for a in args if not a.startswith("-") and "=" in a]
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except Exception:
-        return  # Hydra reports syntax errors itself.
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    parsed = _parse(overrides)
+    keys = {o.key_or_group for o in parsed}
+    plain = {}
     for override in parsed:
         key = override.key_or_group
         if key == "hydra/launcher" and not override.is_delete():
             for value in _sweep_values(override):
                 check_launcher(str(value))
+                if multirun:
+                    check_cluster(str(value), keys)
+        if key in SWEEPER_PLUGINS and not override.is_delete():
+            for value in _sweep_values(override):
+                check_sweeper(key, value)
+        if key == "hydra.sweep.subdir" and not override.is_delete():
+            check_subdir(override.input_line.partition("=")[2])
         if override.is_delete() or key.startswith("hydra"):
             continue
         if key in GROUPS:
@@ -272,10 +379,15 @@ def preflight(args: list[str]) -> None:
                         f"{key}={value} does not exist: {key} must be one of " + ", ".join(options)
                     )
         elif key in CONSTRAINTS:
-            for value in _sweep_values(override):
+            values = _sweep_values(override)
+            for value in values:
                 check(key, value)
+            if len(values) == 1:
+                plain[key] = values[0]
         elif not override.is_add() and key not in option_names():
             raise ConfigError(
                 f"{key} is not an option (add it with +{key}=... only if you "
                 f"mean to extend the config): options are " + ", ".join(option_names())
             )
+    if "seed" in plain and "rng" in plain:
+        check_seed(plain["seed"], plain["rng"])

@@ -66,12 +66,32 @@ def _jsonable(value):
 
 
 def read_summary(run_dir: Path) -> dict | None:
-    """The run's summary, or None when the run never finished writing one."""
-    path = Path(run_dir) / SUMMARY
+    """The run's summary, or None when there is none to trust: never written (the run did
+    not finish), or unreadable (not UTF-8, not JSON, truncated, not an object). A caller
+    that needs to say why asks ``summary_problem``."""
+    return _load_summary(Path(run_dir) / SUMMARY)[0]
+
+
+def summary_problem(run_dir: Path) -> str | None:
+    """Why ``run_dir``'s summary.json cannot be trusted, in a few words (None: it is
+    missing, which is normal for a run that has not finished, or it reads fine)."""
+    return _load_summary(Path(run_dir) / SUMMARY)[1]
+
+
+def _load_summary(path: Path) -> tuple[dict | None, str | None]:
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+        record = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        return None, None
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except json.JSONDecodeError as error:
+        return None, f"not valid JSON ({error.msg} at line {error.lineno})"
+    except OSError as error:
+        return None, f"unreadable ({error.strerror or error})"
+    if not isinstance(record, dict):
+        return None, f"a JSON {type(record).__name__}, not an object"
+    return record, None
 
 
 def save_model(path: Path, net: Network, params: Params, dataset) -> Path:

@@ -13,6 +13,8 @@ Everything else is redone:
 - ``failed``: failures are retried, because they are often about the surroundings (a
   missing CSV file, a bug fixed since, memory) and a config that is simply wrong fails
   again within milliseconds;
+- an unreadable ``summary.json`` (not UTF-8, not JSON, not an object, truncated, an
+  objective that is no number): whatever wrote it, it is no verdict; a warning says so;
 - a summary written for a different config: the same folder number now holds another
   setting (the sweep's overrides changed), so the old result does not answer this job.
 
@@ -23,12 +25,16 @@ beside new files.
 
 from __future__ import annotations
 
+import logging
+import math
 from pathlib import Path
 
-from ..run.artifacts import FINISHED, SUMMARY, read_summary
+from ..run.artifacts import FINISHED, SUMMARY, read_summary, summary_problem
 
 # Options that change how a run is shown, not what it computes: a different value
 # does not make a finished run stale.
+log = logging.getLogger("nnexp")
+
 COSMETIC = ("progress", "sweep_check", "snapshots")
 SWEEP_CONFIG = "multirun.yaml"  # the sweep's composed config, saved at its start
 
@@ -48,18 +54,30 @@ def _comparable(config) -> dict | None:
     return {k: v for k, v in config.items() if k not in COSMETIC}
 
 
-def finished(run_dir: Path, config=None) -> dict | None:
+def finished(run_dir: Path, config=None, warn: bool = True) -> dict | None:
     """The summary of a finished run in ``run_dir`` (status ok or diverged and, when
     ``config`` (a DictConfig or plain dict) is given, trained with that config); None
-    when the job must be run."""
+    when the job must be run. ``warn``: say in one line when summary.json is unreadable."""
     summary = read_summary(run_dir)
-    if summary is None or summary.get("status") not in FINISHED:
+    if summary is None:
+        problem = summary_problem(run_dir)
+        if problem is not None and warn:
+            log.warning("%s/%s is %s: the job is run again", run_dir, SUMMARY, problem)
+        return None
+    if summary.get("status") not in FINISHED or not _objective_ok(summary.get("objective")):
         return None
     if config is not None:
         wanted = _comparable(config)
         if wanted is None or _comparable(summary.get("config")) != wanted:
             return None
     return summary
+
+
+def _objective_ok(value) -> bool:
+    """A recorded objective a resumed sweep can hand back: null or a finite number."""
+    if value is None:
+        return True
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def clear(run_dir: Path) -> None:

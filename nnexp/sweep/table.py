@@ -15,6 +15,7 @@ failed or unfinished seed is not eligible, because its mean is not known.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import shlex
@@ -26,8 +27,10 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from ..run.artifacts import FINISHED, read_summary
+from ..run.artifacts import FINISHED, read_summary, summary_problem
 from .resume import SWEEP_CONFIG, expected_jobs
+
+log = logging.getLogger("nnexp")
 
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 STATUS_RANK = {"ok": 0, "diverged": 1, "failed": 2, "incomplete": 3}
@@ -326,17 +329,30 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
         )
     jobs = []
     links, boundaries = {}, {}
+    unreadable: list[str] = []
     for folder in folders:
         lines = _load_yaml(folder / ".hydra" / "overrides.yaml")
         lines = [str(x) for x in lines] if isinstance(lines, list) else []
         summary = _summary(folder)
         run_dir = folder.relative_to(sweep_dir).as_posix()
+        problem = summary_problem(folder) if summary is None else None
+        if problem is not None:
+            # An unreadable verdict is no verdict: the job is listed as incomplete.
+            unreadable.append(f"{run_dir} ({problem})")
+            summary = {"status": "incomplete", "error": f"summary.json is {problem}"}
         page = next((p for p in RUN_PAGES if (folder / p).is_file()), None)
         if page is not None:
             links[run_dir] = f"{run_dir}/{page}"
         if (folder / BOUNDARY).is_file():
             boundaries[run_dir] = f"{run_dir}/{BOUNDARY}"
         jobs.append((_job_number(folder), run_dir, parse_overrides(lines), summary))
+    if unreadable:
+        log.warning(
+            "%d job folder(s) with an unreadable summary.json, listed as incomplete "
+            "(a resumed sweep runs them again): %s",
+            len(unreadable),
+            "; ".join(unreadable),
+        )
     saved = _saved_config(sweep_dir, config)
     keys: list[str] = []
     for _, _, settings, _ in jobs:
