@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from hydra import version
 from hydra.core.plugins import Plugins
 from hydra.plugins.launcher import Launcher
 from hydra.test_utils.launcher_common_tests import (
@@ -15,8 +16,18 @@ from hydra.test_utils.launcher_common_tests import (
     IntegrationTestSuite,
     LauncherTestSuite,
 )
+from hydra.version import VersionBase
 
 from hydra_plugins.nnexp_batched_launcher.batched_launcher import BatchedLauncher
+
+
+@pytest.fixture(autouse=True)
+def _fresh_version_base(hydra_restore_singletons):
+    """Hydra's suites expect a fresh process, where no version base is set yet (so jobs
+    change into their folders, as Hydra 1.1 did). Tests that compose nnexp's config set
+    it to 1.3 for the rest of the process; start each test as a new process would, and
+    let Hydra's fixture put the old state back afterwards."""
+    VersionBase.instance().version_base = version._UNSPECIFIED_
 
 
 def test_discovery() -> None:
