@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class Dataset:
     X_val: np.ndarray | None = None
     labels_val: np.ndarray | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         d = self.X.shape[1]
         if self.queries.size == 0:
             self.queries = np.zeros((0, d))
@@ -123,7 +124,7 @@ def red_blue() -> Dataset:
     )
 
 
-def xor(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+def xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     X = rng.uniform(-5.0, 5.0, size=(n, 2))
     # Keep points off the axes so the quadrant of a point is never ambiguous.
     X += np.where(X > 0, 0.3, -0.3)
@@ -131,7 +132,7 @@ def xor(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
     return X + noise * rng.standard_normal((n, 2)), labels
 
 
-def circles(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+def circles(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     labels = np.arange(n) % 2
     # Inner disc of radius 2 is class 1, ring between 3.5 and 5 is class 0.
     radius = np.where(labels == 1, rng.uniform(0.0, 2.0, n), rng.uniform(3.5, 5.0, n))
@@ -140,13 +141,13 @@ def circles(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
     return X + noise * rng.standard_normal((n, 2)), labels
 
 
-def gaussians(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+def gaussians(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     labels = np.arange(n) % 2
     centres = np.where(labels[:, None] == 1, 2.0, -2.0)
     return centres + (1.0 + noise) * rng.standard_normal((n, 2)), labels
 
 
-def spiral(n: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     labels = np.arange(n) % 2
     t = rng.uniform(0.0, 1.0, n)
     radius = 5.0 * t
@@ -161,7 +162,7 @@ BUILTIN: dict[str, Callable[[], Dataset]] = {
     "red_blue": red_blue,
 }
 
-GENERATED: dict[str, Callable] = {
+GENERATED: dict[str, Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
     "xor": xor,
     "circles": circles,
     "gaussians": gaussians,
@@ -174,8 +175,8 @@ def generate(kind: str, n: int, noise: float, seed: int) -> Dataset:
     return Dataset(kind, X, labels, ["x", "y"], ["0", "1"])
 
 
-def parse_queries(queries, features: list[str]) -> np.ndarray:
-    """The points to predict -> (q, d); each must have one number a feature."""
+def parse_queries(queries: Any, features: list[str]) -> np.ndarray:
+    """The points to predict -> (q, d); each must have one number per feature."""
     d = len(features)
     if queries is None or len(queries) == 0:
         return np.zeros((0, d))
@@ -197,7 +198,7 @@ def parse_queries(queries, features: list[str]) -> np.ndarray:
     return np.array(rows, dtype=np.float64)
 
 
-def _query_number(i: int, feature: str, value) -> float:
+def _query_number(i: int, feature: str, value: Any) -> float:
     try:
         if isinstance(value, bool):
             raise ValueError
@@ -209,7 +210,7 @@ def _query_number(i: int, feature: str, value) -> float:
     return number
 
 
-def with_queries(data: Dataset, queries) -> Dataset:
+def with_queries(data: Dataset, queries: Any) -> Dataset:
     """``data`` with the points to predict replaced by ``queries`` (as a config gives them:
     a list of points, or one flat point), each named by its values; None keeps the
     dataset's own, and so does an empty list."""

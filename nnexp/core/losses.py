@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 # Probabilities are kept this far from 0 and 1 before a log, so a saturated output
 # costs a large finite loss instead of inf.
@@ -19,7 +20,7 @@ PROB_EPS = 1e-15
 _AXES = (-2, -1)
 
 
-def prob_eps(dtype) -> float:
+def prob_eps(dtype: DTypeLike) -> float:
     """PROB_EPS, or the dtype's machine epsilon where that is larger: in float32
     ``1 - 1e-15`` rounds to 1 and log(1 - p) would be -inf."""
     return max(PROB_EPS, float(np.finfo(dtype).eps))
@@ -29,42 +30,42 @@ def _rows(out: np.ndarray) -> int:
     return out.shape[-2]
 
 
-def half_sse(out, y):
+def half_sse(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     err = out - y
     return 0.5 * np.sum(err * err, axis=_AXES)
 
 
-def half_sse_grad(out, y):
+def half_sse_grad(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out - y
 
 
-def mse(out, y):
+def mse(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     err = out - y
     return np.mean(err * err, axis=_AXES)
 
 
-def mse_grad(out, y):
+def mse_grad(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (out - y) * (2.0 / (out.shape[-2] * out.shape[-1]))
 
 
-def bce(out, y):
+def bce(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     eps = prob_eps(out.dtype)
     p = np.clip(out, eps, 1.0 - eps)
     return -np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p), axis=_AXES)
 
 
-def bce_grad(out, y):
+def bce_grad(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     eps = prob_eps(out.dtype)
     p = np.clip(out, eps, 1.0 - eps)
     return (p - y) / (p * (1.0 - p)) / (out.shape[-2] * out.shape[-1])
 
 
-def cross_entropy(out, y):
+def cross_entropy(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     p = np.maximum(out, prob_eps(out.dtype))
     return -np.sum(y * np.log(p), axis=_AXES) / _rows(out)
 
 
-def cross_entropy_grad(out, y):
+def cross_entropy_grad(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     return -y / np.maximum(out, prob_eps(out.dtype)) / _rows(out)
 
 
@@ -82,13 +83,13 @@ LOSSES: dict[str, Loss] = {
 }
 
 
-def _canonical_delta(out, y):
+def _canonical_delta(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     # dL/dz for sigmoid + binary cross-entropy and softmax + cross-entropy: the
     # activation's derivative cancels the loss's denominator, leaving (p - y) / count.
     return (out - y) / out.shape[-2]
 
 
-def _canonical_bce_delta(out, y):
+def _canonical_bce_delta(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (out - y) / (out.shape[-2] * out.shape[-1])
 
 

@@ -11,37 +11,42 @@ needs (its products, and the first layer of replicas on a shared input, which
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import stacked
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Activation
+
+# A NumPy Generator, or the legacy RandomState the tutorial presets draw from.
+Rng = np.random.Generator | np.random.RandomState
 
 
-def _uniform(rng, shape, fan_in, fan_out):
+def _uniform(rng: Rng, shape: tuple[int, int], fan_in: int, fan_out: int) -> np.ndarray:
     # 2 * U[0, 1) - 1: the tutorials' initialisation, drawn exactly as they draw it.
     return 2.0 * rng.random(shape) - 1.0
 
 
-def _normal(rng, shape, fan_in, fan_out):
+def _normal(rng: Rng, shape: tuple[int, int], fan_in: int, fan_out: int) -> np.ndarray:
     return rng.standard_normal(shape)
 
 
-def _xavier(rng, shape, fan_in, fan_out):
+def _xavier(rng: Rng, shape: tuple[int, int], fan_in: int, fan_out: int) -> np.ndarray:
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return limit * (2.0 * rng.random(shape) - 1.0)
 
 
-def _he(rng, shape, fan_in, fan_out):
+def _he(rng: Rng, shape: tuple[int, int], fan_in: int, fan_out: int) -> np.ndarray:
     return np.sqrt(2.0 / fan_in) * rng.standard_normal(shape)
 
 
 @dataclass(frozen=True)
 class Initializer:
-    draw: Callable
+    draw: Callable[[Rng, tuple[int, int], int, int], np.ndarray]
     # Schemes that scale by fan-in/fan-out start biases at zero; the plain ones draw
     # biases from the same distribution, as the gender tutorial does.
     random_bias: bool
@@ -75,10 +80,18 @@ class Network:
         return len(self.hidden) + 1
 
     @cached_property
-    def activations(self) -> list:
+    def activations(self) -> list[Activation]:
         """One activation per layer: hidden layers, then the output layer."""
         hidden = ACTIVATIONS[self.activation]
         return [hidden] * len(self.hidden) + [ACTIVATIONS[self.output_activation]]
+
+    @cached_property
+    def hidden_derivative(self) -> Callable[..., np.ndarray]:
+        """The hidden layers' activation's derivative, from its output."""
+        derivative = ACTIVATIONS[self.activation].derivative
+        if derivative is None:
+            raise ValueError(f"{self.activation} is for the output layer only")
+        return derivative
 
 
 @dataclass
@@ -96,7 +109,9 @@ class Params:
         return Params([w.copy() for w in self.weights], [b.copy() for b in self.biases])
 
 
-def init_params(net: Network, init: str, rng, scale: float = 1.0, dtype=np.float64) -> Params:
+def init_params(
+    net: Network, init: str, rng: Rng, scale: float = 1.0, dtype: DTypeLike = np.float64
+) -> Params:
     """Draw every weight matrix layer by layer, then every bias, from ``rng`` (a NumPy
     ``Generator`` or, for the tutorial presets, a legacy ``RandomState``)."""
     scheme = INITIALIZERS[init]
@@ -112,7 +127,7 @@ def init_params(net: Network, init: str, rng, scale: float = 1.0, dtype=np.float
 
 # zip() partner for a network without biases or a pass without buffers: one None per
 # layer, enough for any depth.
-_NONES = (None,) * 1024
+_NONES: tuple[None, ...] = (None,) * 1024
 
 
 def _matmul_for(a: np.ndarray) -> Callable[..., np.ndarray]:
@@ -183,7 +198,7 @@ def forward(
     saturated sigmoid overflows exp to inf on its way to the correct 0 (``predict`` and
     ``train`` do this for you)."""
     mm = _matmul_for(params.weights[0])
-    outs = buffers.acts if buffers else _NONES
+    outs: Sequence[Any] = buffers.acts if buffers else _NONES  # Any: an array or None
     wide = buffers.wide if buffers else None
     acts = [X]
     a = X
@@ -221,10 +236,15 @@ def backward(
     same buffers (replicas on a shared input read their first layer's activation from
     ``buffers.wide``)."""
     mm = _matmul_for(params.weights[0])
-    derivative = net.activations[0].derivative
+    derivative = net.hidden_derivative
     weights = params.weights
     last = len(weights) - 1
     wide = buffers.wide if buffers else None
+    # Any: arrays with buffers, None (fresh arrays) without.
+    grads_w: list[Any]
+    grads_b: list[Any]
+    deltas: Sequence[Any]
+    derivatives: Sequence[Any]
     if buffers:
         grads_w, grads_b = buffers.grads.weights, buffers.grads.biases
         deltas, derivatives, ones = buffers.deltas, buffers.derivatives, buffers.ones

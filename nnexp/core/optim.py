@@ -12,7 +12,7 @@ matrix (never to biases) before the rule sees it.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,6 +20,14 @@ from .network import Params
 from .stacked import coefficient, one_minus, one_minus_power
 
 Coefficient = Any  # a float, or an (R, 1, 1) array of one value per replica
+
+
+class Optimizer(Protocol):
+    """What ``train`` asks of an update rule: its step, and its lr to log."""
+
+    lr: np.ndarray
+
+    def step(self, params: Params, grads: Params) -> None: ...
 
 
 class GradientDescent:

@@ -10,13 +10,15 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .activations import ACTIVATIONS
 from .losses import LOSSES, OUTPUT_DELTAS
 from .network import Buffers, Network, Params, backward, forward, predict
-from .optim import GradientDescent
+from .optim import GradientDescent, Optimizer
 from .stacked import lay_side_by_side, n_replicas, permutations
 
 
@@ -30,7 +32,7 @@ class Split:
     labels: np.ndarray
 
 
-def encode_targets(labels: np.ndarray, n_outputs: int, dtype=np.float64) -> np.ndarray:
+def encode_targets(labels: np.ndarray, n_outputs: int, dtype: DTypeLike = np.float64) -> np.ndarray:
     """Class indices (n,) -> (n, 1) 0/1 column for one output, one-hot (n, k) otherwise."""
     if n_outputs == 1:
         return labels.astype(dtype).reshape(-1, 1)
@@ -57,7 +59,7 @@ def output_delta(net: Network, loss: str) -> Callable[[np.ndarray, np.ndarray], 
         return lambda out, Y: act.backprop(out, grad(out, Y))
     derivative = act.derivative
 
-    def elementwise(out, Y):
+    def elementwise(out: np.ndarray, Y: np.ndarray) -> np.ndarray:
         g = grad(out, Y)
         g *= derivative(out)
         return g
@@ -74,18 +76,20 @@ class History:
     (R,) int array, 0 where the replica never diverged)."""
 
     epochs: list[int] = field(default_factory=list)
-    columns: dict[str, list] = field(default_factory=dict)
+    columns: dict[str, list[Any]] = field(default_factory=dict)
     params: Params | None = None
-    diverged_at: object = 0
+    diverged_at: int | np.ndarray = 0
     seconds: float = 0.0
 
-    def append(self, epoch: int, row: dict) -> None:
+    def append(self, epoch: int, row: dict[str, Any]) -> None:
         self.epochs.append(epoch)
         for name, value in row.items():
             self.columns.setdefault(name, []).append(value)
 
 
-def _batches(data: Split, batch_size: int | None, rng, replicas: int | None) -> list:
+def _batches(
+    data: Split, batch_size: int | None, rng: Any, replicas: int | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """One epoch's (X, Y) batches in shuffled order: (B, d) for one network, (R, B, d)
     with one generator per replica for stacked replicas."""
     n = len(data.X)
@@ -96,7 +100,7 @@ def _batches(data: Split, batch_size: int | None, rng, replicas: int | None) -> 
     ]
 
 
-def _fixed_batches(data: Split, batch_size: int | None) -> list:
+def _fixed_batches(data: Split, batch_size: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
     """The same (X, Y) batches every epoch, in dataset order, as views (no copies)."""
     n = len(data.X)
     size = batch_size or n
@@ -110,7 +114,7 @@ def evaluate(
     split: Split,
     prefix: str = "",
     buffers: Buffers | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Loss and accuracy on the whole split; ``buffers`` (shaped like ``split.X``) spare a
     large split its fresh arrays."""
     out = predict(net, params, split.X, buffers)
@@ -120,7 +124,7 @@ def evaluate(
     }
 
 
-def _folded_lr(optimizer) -> np.ndarray | None:
+def _folded_lr(optimizer: Optimizer) -> np.ndarray | None:
     """The lr to fold into the output layer's delta, or None. Plain gradient descent
     steps by lr times a gradient that is linear in that one (n, k) array, so scaling it
     spares scaling every parameter's gradient; the step then subtracts the gradients as
@@ -136,7 +140,7 @@ def _subtract(params: Params, grads: Params) -> None:
         p -= g
 
 
-def _all_finite(loss) -> bool:
+def _all_finite(loss: float | np.ndarray) -> bool:
     """Whether a loss (a float, or (R,) for replicas) is finite everywhere: asked at every
     logged epoch, so a single network's float is checked without NumPy's overhead."""
     return math.isfinite(loss) if np.ndim(loss) == 0 else bool(np.isfinite(loss).all())
@@ -146,7 +150,7 @@ class _Checkpoint:
     """Parameters, optimiser state and shuffling generators as they were, so a stretch of
     epochs can be run again exactly (training is deterministic given all three)."""
 
-    def __init__(self, params: Params, optimizer, rng):
+    def __init__(self, params: Params, optimizer: Optimizer, rng: Any):
         self.params = [p.copy() for p in params.arrays()]
         self.optimizer = {
             k: [a.copy() for a in v] if isinstance(v, list) else v
@@ -155,7 +159,7 @@ class _Checkpoint:
         self.rngs = [] if rng is None else list(rng) if isinstance(rng, list) else [rng]
         self.rng_states = [_rng_state(r) for r in self.rngs]
 
-    def restore(self, params: Params, optimizer) -> None:
+    def restore(self, params: Params, optimizer: Optimizer) -> None:
         for p, saved in zip(params.arrays(), self.params):
             p[...] = saved
         vars(optimizer).update(self.optimizer)
@@ -163,11 +167,11 @@ class _Checkpoint:
             _set_rng_state(r, state)
 
 
-def _rng_state(rng):
+def _rng_state(rng: Any) -> Any:
     return rng.get_state() if isinstance(rng, np.random.RandomState) else rng.bit_generator.state
 
 
-def _set_rng_state(rng, state) -> None:
+def _set_rng_state(rng: Any, state: Any) -> None:
     if isinstance(rng, np.random.RandomState):
         rng.set_state(state)
     else:
@@ -177,16 +181,16 @@ def _set_rng_state(rng, state) -> None:
 def train(
     net: Network,
     params: Params,
-    optimizer,
+    optimizer: Optimizer,
     loss: str,
     data: Split,
     epochs: int,
     batch_size: int | None = None,
     shuffle: bool = False,
     log_every: int = 1,
-    rng=None,
+    rng: Any = None,
     validation: Split | None = None,
-    on_log: Callable[[int, dict], None] | None = None,
+    on_log: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> History:
     """Train ``params`` in place for ``epochs`` passes over ``data``.
 

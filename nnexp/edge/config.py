@@ -214,7 +214,8 @@ def validate(cfg) -> None:
         check(key, value)
     check_seed(select(cfg, "seed"), select(cfg, "rng"))
     kind, name = select(cfg, "dataset.kind"), select(cfg, "dataset.name")
-    known = {"builtin": BUILTIN, "generated": GENERATED}.get(kind)
+    kinds: dict[str, dict[str, Any]] = {"builtin": BUILTIN, "generated": GENERATED}
+    known = kinds.get(kind)
     if known is not None and name not in known:
         raise ConfigError(
             f"dataset.name={name!r} is not a {kind} dataset: use one of {', '.join(known)}"

@@ -29,6 +29,7 @@ import logging
 import pickle
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from hydra.experimental.callback import Callback
 
@@ -107,7 +108,7 @@ class _Composer:
     overrides that choose config files (groups, ``+``, ``~``, ``hydra...``); the plain
     ``key=value`` overrides are then set on a copy, as Hydra's override step sets them."""
 
-    def __init__(self, master):
+    def __init__(self, master: Any) -> None:
         from hydra.core.global_hydra import GlobalHydra
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -127,7 +128,7 @@ class _Composer:
         if exact:
             return self.loader.load_sweep_config(self.master, list(overrides))
         parsed = self.parser.parse_overrides(overrides)
-        files = tuple(o.input_line for o in parsed if self._chooses_files(o))
+        files = tuple(str(o.input_line) for o in parsed if self._chooses_files(o))
         if files not in self.templates:
             try:
                 composed = self.loader.load_sweep_config(self.master, list(files))

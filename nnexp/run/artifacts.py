@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -110,9 +111,13 @@ def save_model(path: Path, net: Network, params: Params, dataset) -> Path:
         "dataset": dataset.name,
     }
     buffer = io.BytesIO()
-    np.savez(
-        buffer, meta=np.array(json.dumps(meta)), shift=dataset.shift, scale=dataset.scale, **arrays
-    )
+    saved: dict[str, Any] = {
+        "meta": np.array(json.dumps(meta)),
+        "shift": dataset.shift,
+        "scale": dataset.scale,
+        **arrays,
+    }
+    np.savez(buffer, **saved)
     return write_bytes(path, buffer.getvalue())
 
 

@@ -173,13 +173,20 @@ def curves_figure(metrics, title: str) -> Figure:
 BACKGROUNDS_KEPT = 8
 
 
+def _agg(fig: Figure) -> FigureCanvasAgg:
+    """The figure's canvas, an Agg one (every figure here is made on one)."""
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    return canvas
+
+
 def curves_png(metrics, title: str) -> bytes:
     """``curves_figure`` as PNG bytes, drawn with Matplotlib's blitting: everything but
     the lines and the legend (axes, ticks, labels, title: four fifths of the drawing) is
     rendered once for each set of axes limits and kept; a run with the same limits
     restores it and draws only its own lines and legend on top."""
     fig = curves_figure(metrics, title)
-    canvas = fig.canvas
+    canvas = _agg(fig)
     own = [
         (ax, artist)
         for ax in fig.axes
@@ -381,9 +388,10 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
         bar.set_label(f"P({names[-1]})")
     size = 40 if len(dataset.X) <= 300 else 12
     for c, name in enumerate(names):
-        train = dataset.labels == c
+        x, y = dataset.X[dataset.labels == c].T
         ax.scatter(
-            *dataset.X[train].T,
+            x,
+            y,
             s=size,
             color=colours[c % len(colours)],
             edgecolors="black",
@@ -393,9 +401,10 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
         )
     if dataset.X_val is not None:
         for c, name in enumerate(names):
-            val = dataset.labels_val == c
+            x, y = dataset.X_val[dataset.labels_val == c].T
             ax.scatter(
-                *dataset.X_val[val].T,
+                x,
+                y,
                 s=size * 1.3,
                 marker="^",
                 color=colours[c % len(colours)],
@@ -405,8 +414,10 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
                 zorder=3,
             )
     if len(dataset.queries):
+        x, y = dataset.queries.T
         ax.scatter(
-            *dataset.queries.T,
+            x,
+            y,
             s=260,
             marker="*",
             color="gold",
@@ -436,10 +447,9 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
         fontweight="bold",
     )
     ax.legend(title="class", loc="best", fontsize=9, title_fontsize=9, framealpha=0.9)
-    fig.canvas.draw()
-    rgba = (
-        np.asarray(fig.canvas.buffer_rgba(), dtype=np.float32) / 255.0
-    )  # (H, W, 4), top row first
+    canvas = _agg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba(), dtype=np.float32) / 255.0  # (H, W, 4), top row first
     opacity = rgba[..., 3:]
     premultiplied = rgba[..., :3] * opacity
     transparency = 1.0 - opacity
@@ -451,10 +461,10 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
 
 def _grid(dataset) -> tuple[np.ndarray, np.ndarray]:
     """A GRID x GRID mesh over every training, validation and query point plus MARGIN."""
-    points = [dataset.X, dataset.queries]
+    parts = [dataset.X, dataset.queries]
     if dataset.X_val is not None:
-        points.append(dataset.X_val)
-    points = np.concatenate([p for p in points if len(p)])  # (m, 2)
+        parts.append(dataset.X_val)
+    points = np.concatenate([p for p in parts if len(p)])  # (m, 2)
     lo, hi = points.min(axis=0), points.max(axis=0)
     # A point or a line of points has no span: give it one unit around it.
     span = np.where(hi > lo, hi - lo, 1.0)

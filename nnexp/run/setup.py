@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.data import BUILTIN, Dataset, generate, hold_out, standardized, with_queries
 from ..core.network import Network, Params, init_params
-from ..core.optim import OPTIMIZERS, coefficients
+from ..core.optim import OPTIMIZERS, Optimizer, coefficients
 from ..core.train import Split, encode_targets
 
 TARGET_ROWS = 2000  # log_every's default keeps metrics.csv near this many rows
@@ -32,7 +32,7 @@ class Setup:
     dataset: Dataset
     net: Network
     params: Params
-    optimizer: object
+    optimizer: Optimizer
     data: Split
     validation: Split | None
     rng: object

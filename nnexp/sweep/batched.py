@@ -118,7 +118,7 @@ def replica_histories(log_every: int, epochs: int, history: History) -> list[His
     epoch = np.asarray(history.epochs)
     logged = (epoch % log_every == 0) | (epoch == epochs)
     replicas = []
-    for r, diverged in enumerate(int(d) for d in history.diverged_at):
+    for r, diverged in enumerate(int(d) for d in np.reshape(history.diverged_at, -1)):
         rows = logged | (epoch == diverged) if diverged else logged
         if diverged:
             rows &= epoch <= diverged

@@ -92,8 +92,8 @@ def clear(run_dir: Path) -> None:
 _expected: dict = {}  # sweep folder -> job count: every job asks, the answer is fixed
 
 
-def expected_jobs(sweep_dir: Path) -> int | None:
-    """How many jobs the sweep in ``sweep_dir`` launches (asked once a process per sweep
+def expected_jobs(sweep_dir: str | Path) -> int | None:
+    """How many jobs the sweep in ``sweep_dir`` launches (asked once per process per sweep
     folder; an unknown count is asked again, its file may appear later)."""
     key = str(sweep_dir)
     if _expected.get(key) is None:
@@ -101,7 +101,7 @@ def expected_jobs(sweep_dir: Path) -> int | None:
     return _expected[key]
 
 
-def _count_jobs(sweep_dir: Path) -> int | None:
+def _count_jobs(sweep_dir: str | Path) -> int | None:
     """How many jobs the sweep in ``sweep_dir`` launches, from its saved config: the
     Optuna sweeper's ``n_trials``, or the size of the basic sweeper's grid. None when
     it cannot be known (no saved config, another sweeper)."""
