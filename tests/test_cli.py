@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 from cli import nnexp, only_run, run_dirs, summary
+
+from nnexp.edge.config import CONSTRAINTS, LAUNCHER_PLUGINS
 
 RED_BLUE_W1 = [
     [-3.97185157, 4.66297249, -5.25188655, 1.39753303],
@@ -194,6 +198,12 @@ def test_help_lists_groups_and_hydra_flags_work(tmp_path):
     for group in ("dataset:", "model:", "optimizer:", "experiment:"):
         assert group in help_text
     assert "xor" in help_text and "adam" in help_text
+    # Allowed values come from the one table the checks use, launchers included.
+    allowed = help_text.split("== Allowed values ==")[1]
+    for key, constraint in CONSTRAINTS.items():
+        assert re.search(rf"^{re.escape(key)} +{re.escape(constraint.allowed)}$", allowed, re.M)
+    for launcher in ("basic", "batched", *LAUNCHER_PLUGINS):
+        assert re.search(rf"\b{launcher}\b", allowed)
     job = nnexp(tmp_path, "--cfg", "job", "lr=0.25")
     assert job.returncode == 0 and "lr: 0.25" in job.stdout
     assert nnexp(tmp_path, "--info").returncode == 0

@@ -1,7 +1,7 @@
 """Launch a sweep in two phases.
 
 1. Compose every job's config and group the jobs that can train together (see
-   ``nnexp.sweep.batched``), cutting each group into one chunk a process.
+   ``nnexp.sweep.batched``), cutting each group into one chunk per process.
 2. In parallel processes: train each chunk as one stacked computation, then run each of
    its jobs through Hydra's own ``run_job`` — output folder, ``.hydra/`` files, log
    file, callbacks, ``JobReturn`` — with a task that writes the already trained
@@ -191,7 +191,7 @@ def compose_through_cache(loader, master) -> None:
 
     Hydra's sweepers compose every job once, only to check that it can be composed
     (``Sweeper.validate_batch_is_legal``), before handing the same overrides to the
-    launcher, which must compose them again: two compositions a job, about 100 ms, more
+    launcher, which must compose them again: two compositions per job, each costing more
     than a small job's training. Both go through the one config loader of the Hydra
     context, so the launcher answers the sweeper's compositions itself (derived configs,
     see ``_Composer``) and keeps them: ``launch`` then takes the very configs the check
@@ -210,14 +210,14 @@ def compose_through_cache(loader, master) -> None:
 
 
 class _Composer:
-    """Job configs for a sweep. Hydra composes a config in about 50 ms, a cost the jobs
-    of a seed sweep pay a hundred times for nothing: jobs whose overrides differ only in
-    plain values of ``REPLICA_OPTIONS`` get a copy of the first such job's composed
-    config with those values set, as Hydra's own override step sets them. The first
-    copy of each template is checked against a real composition; any difference and the
-    template's jobs are all composed by Hydra. Templates are kept pickled: unpickling
-    copies a config in a third of ``copy.deepcopy``'s time, and OmegaConf pickles its
-    configs whole (types and flags included)."""
+    """Job configs for a sweep. A Hydra composition costs more than a small job's
+    training, a cost the jobs of a seed sweep pay a hundred times for nothing: jobs
+    whose overrides differ only in plain values of ``REPLICA_OPTIONS`` get a copy of the
+    first such job's composed config with those values set, as Hydra's own override step
+    sets them. The first copy of each template is checked against a real composition;
+    any difference and the template's jobs are all composed by Hydra. Templates are kept
+    pickled: unpickling copies a config in a third of ``copy.deepcopy``'s time, and
+    OmegaConf pickles its configs whole (types and flags included)."""
 
     def __init__(self, loader, master):
         from hydra.core.override_parser.overrides_parser import OverridesParser

@@ -81,23 +81,28 @@ class NnexpConf:
     dataset: DatasetConf = field(default_factory=DatasetConf)
     model: ModelConf = field(default_factory=ModelConf)
     optimizer: OptimizerConf = field(default_factory=OptimizerConf)
-    lr: float = 1.0
-    epochs: int = 10000
-    activation: str = "sigmoid"
-    loss: str = "sse"
-    seed: int = 0
-    rng: str = "generator"
+    lr: float = 1.0  # step size
+    epochs: int = 10000  # passes over the training set
+    activation: str = "sigmoid"  # the hidden layers'
+    loss: str = "sse"  # sse: half the summed squared error
+    seed: int = 0  # seeds initialisation and shuffling
+    rng: str = "generator"  # generator: np.random.default_rng(seed); legacy: RandomState(seed)
     dtype: str = "float64"
-    log_every: Optional[int] = None
-    progress: bool = True
-    sweep_check: str = "refuse"  # see SWEEP_CHECKS
-    snapshots: int = 60  # learning.html's frames (2-D datasets); 0: none
+    log_every: Optional[int] = None  # null: about 2 000 rows in metrics.csv however long the run
+    progress: bool = True  # a progress bar on a terminal (never when output is piped)
+    # -m: jobs that would fail stop the sweep before it starts (see SWEEP_CHECKS)
+    sweep_check: str = "refuse"
+    snapshots: int = 60  # 2-D data: learning.html and learning.gif from this many epochs; 0: none
 
 
 def register() -> None:
+    """The schema in Hydra's ConfigStore, and ``${nnexp.allowed:}`` (``--help``'s list of
+    allowed values, see ``allowed_values``) as an OmegaConf resolver."""
     from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
 
     ConfigStore.instance().store(name="nnexp_schema", node=NnexpConf)
+    OmegaConf.register_new_resolver("nnexp.allowed", allowed_values, replace=True)
 
 
 # --- constraints ---------------------------------------------------------------------
@@ -186,6 +191,28 @@ CONSTRAINTS: dict[str, Constraint] = {
     "optimizer.eps": POSITIVE,
     "optimizer.weight_decay": NON_NEGATIVE,
 }
+
+
+# hydra/launcher options that need no plugin package: Hydra's own, and nnexp's (the
+# hydra_plugins/nnexp_batched_launcher package).
+BUILTIN_LAUNCHERS = {"basic": "one job after another", "batched": "stacked replicas, one process"}
+
+
+def allowed_values() -> str:
+    """``--help``'s list: every option of ``CONSTRAINTS`` with what it allows, then the
+    launchers (``BUILTIN_LAUNCHERS`` and ``LAUNCHER_PLUGINS``), one per line."""
+    width = max(map(len, CONSTRAINTS)) + 2
+    lines = [f"{key:<{width}}{c.allowed}" for key, c in CONSTRAINTS.items()]
+    lines.append(
+        f"{'hydra/launcher':<{width}}"
+        + ", ".join(f"{name} ({what})" for name, what in BUILTIN_LAUNCHERS.items())
+    )
+    by_extra: dict[str, list[str]] = {}
+    for name, (_, extra) in LAUNCHER_PLUGINS.items():
+        by_extra.setdefault(extra, []).append(name)
+    for extra, names in by_extra.items():
+        lines.append(f'{"":<{width}}{", ".join(names)} (pip install "nnexp[{extra}]")')
+    return "\n".join(lines)
 
 
 def check(key: str, value) -> None:

@@ -27,14 +27,14 @@ import numpy as np
 
 from ..core.data import DataError
 from ..run import environment
-from ..run.artifacts import SUMMARY, read_summary
+from ..run.artifacts import HYDRA_CONFIG, METRICS, MODEL, PREDICTIONS, SUMMARY, read_summary
 from ..run.setup import ConfigError
 from ..sweep.resume import COSMETIC
 
 PROG = "nnexp verify"
 # File -> columns left out of the comparison (wall time differs every run).
-COMPARED = {"metrics.csv": ("seconds",), "model.npz": (), "predictions.csv": ()}
-SETTINGS = ("lr",)  # metrics.csv columns that echo the config rather than training
+COMPARED = {METRICS: ("seconds",), MODEL: (), PREDICTIONS: ()}
+SETTINGS = ("lr",)  # METRICS columns that echo the config rather than training
 
 
 class VerifyError(Exception):
@@ -43,7 +43,7 @@ class VerifyError(Exception):
 
 @dataclass
 class Verdict:
-    """One run's outcome: ``differences`` one line a file (empty when identical),
+    """One run's outcome: ``differences`` one line per file (empty when identical),
     ``notes`` where the environment or the record differs."""
 
     run_dir: Path
@@ -228,7 +228,7 @@ def compare_files(run_dir: Path, rerun_dir: Path) -> list[str]:
     lines = [found[name] for name in differing]
     if len(differing) == 1 and len(found) > 1:
         name = differing[0]
-        if name == "metrics.csv":  # training did not part: no epoch where the runs part
+        if name == METRICS:  # training did not part: no epoch where the runs part
             lines = [compare_csv(name, run_dir / name, rerun_dir / name, COMPARED[name], False)]
         others = " and ".join(n for n in found if n != name)
         lines[0] = f"{lines[0]} ({others} agree, so this file was changed after the run)"
@@ -261,21 +261,21 @@ def record_mismatch(run_dir: Path, config: dict) -> str | None:
     """Whether summary.json's config is the one Hydra saved in .hydra/config.yaml."""
     from omegaconf import OmegaConf
 
-    saved = run_dir / ".hydra" / "config.yaml"
+    saved = run_dir / HYDRA_CONFIG
     if not saved.is_file():
         return None
     try:
         hydra_config = OmegaConf.to_container(OmegaConf.load(saved), resolve=True)
     except Exception as error:
-        return f"cannot read .hydra/config.yaml: {error}"
+        return f"cannot read {HYDRA_CONFIG}: {error}"
     diffs = config_differences(config, hydra_config)  # type: ignore[arg-type]
     if not diffs:
         return None
     shown = "; ".join(
-        f"{k} is {a!r} in summary.json, {b!r} in .hydra/config.yaml" for k, a, b in diffs[:3]
+        f"{k} is {a!r} in {SUMMARY}, {b!r} in {HYDRA_CONFIG}" for k, a, b in diffs[:3]
     )
     more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
-    return f"the recorded config no longer matches the run's .hydra/config.yaml: {shown}{more}"
+    return f"the recorded config no longer matches the run's {HYDRA_CONFIG}: {shown}{more}"
 
 
 def _blas_words(info: dict | None) -> str:

@@ -15,18 +15,29 @@ import numpy as np
 
 from ..core.network import Network, Params
 
-SUMMARY = "summary.json"
+# A run folder's files: each name is spelled here only.
+METRICS = "metrics.csv"
+PREDICTIONS = "predictions.csv"
+MODEL = "model.npz"
+CURVES = "curves.png"
+BOUNDARY = "decision_boundary.png"
+LEARNING_PAGE = "learning.html"
+LEARNING_GIF = "learning.gif"
+REPORT = "report.md"
+SUMMARY = "summary.json"  # written last: marks a finished run
+HYDRA_CONFIG = ".hydra/config.yaml"  # written by Hydra as the job starts
+HYDRA_OVERRIDES = ".hydra/overrides.yaml"
 FINISHED = ("ok", "diverged")
 # Everything a finished run writes besides its summary, for a failed retry to clear.
 RESULTS = (
-    "metrics.csv",
-    "predictions.csv",
-    "model.npz",
-    "curves.png",
-    "decision_boundary.png",
-    "learning.html",
-    "learning.gif",
-    "report.md",
+    METRICS,
+    PREDICTIONS,
+    MODEL,
+    CURVES,
+    BOUNDARY,
+    LEARNING_PAGE,
+    LEARNING_GIF,
+    REPORT,
 )
 
 
@@ -145,7 +156,7 @@ def metrics_frame(history, replica: int | None = None):
 
     columns = {"epoch": history.epochs}
     for name, values in history.columns.items():
-        # One array (rows, values a row) at once: a Python loop over 2 000 rows of five
+        # One array (rows, values per row) at once: a Python loop over 2 000 rows of five
         # columns costs a sweep's job more than writing the file does.
         table = np.asarray(values, dtype=float).reshape(len(values), -1)
         columns[name] = table[:, 0 if replica is None else replica]

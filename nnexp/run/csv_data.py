@@ -86,7 +86,7 @@ def _read(path: str):
         detail = str(error).strip().splitlines()[-1].split("error: ")[-1]
         raise DataError(
             f"{path} is not a valid CSV file: {detail} "
-            "(every row needs one value a column of the header)"
+            "(every row needs one value per column of the header)"
         ) from None
     except UnicodeDecodeError as error:
         raise DataError(

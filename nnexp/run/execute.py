@@ -179,12 +179,12 @@ def write_run(out_dir: Path, setup: Setup, history: History, summary: dict) -> N
 
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = artifacts.metrics_frame(history)
-    artifacts.write_frame(out_dir / "metrics.csv", metrics)
+    artifacts.write_frame(out_dir / artifacts.METRICS, metrics)
     artifacts.write_frame(
-        out_dir / "predictions.csv",
+        out_dir / artifacts.PREDICTIONS,
         artifacts.predictions_frame(setup.dataset, setup.net, setup.params),
     )
-    artifacts.save_model(out_dir / "model.npz", setup.net, setup.params, setup.dataset)
+    artifacts.save_model(out_dir / artifacts.MODEL, setup.net, setup.params, setup.dataset)
     drawn = figures.run_plots(out_dir, metrics, setup.dataset, setup.net, setup.params)
     drawn += learning.write(out_dir, setup.dataset, setup.net, setup.snapshots, metrics)
     summary["plots"] = [p.name for p in drawn]

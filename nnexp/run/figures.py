@@ -60,12 +60,10 @@ def run_plots(out_dir: Path, metrics, dataset, net, params) -> list[Path]:
     ``metrics``: the DataFrame of ``artifacts.metrics_frame`` (epoch, loss, accuracy,
     optionally val_loss and val_accuracy). Returns the paths written."""
     out_dir = Path(out_dir)
-    paths = [artifacts.write_bytes(out_dir / "curves.png", curves_png(metrics, dataset.name))]
+    paths = [artifacts.write_bytes(out_dir / artifacts.CURVES, curves_png(metrics, dataset.name))]
     if dataset.two_d:
         paths.append(
-            artifacts.write_bytes(
-                out_dir / "decision_boundary.png", boundary_png(dataset, net, params)
-            )
+            artifacts.write_bytes(out_dir / artifacts.BOUNDARY, boundary_png(dataset, net, params))
         )
     return paths
 

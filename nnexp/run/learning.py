@@ -22,11 +22,9 @@ import numpy as np
 
 from ..core.network import Network, Params, forward
 from ..core.stacked import unstack
-from .artifacts import write_bytes, write_text
+from .artifacts import LEARNING_GIF, LEARNING_PAGE, write_bytes, write_text
 from .learning_page import TEMPLATE as _TEMPLATE
 
-PAGE = "learning.html"
-ANIMATION = "learning.gif"
 GRID = 48  # boundary map: GRID x GRID points
 NEURON_GRID = 20  # each neuron's map
 NEURON_LIMIT = 32  # hidden units up to which every neuron is drawn
@@ -314,6 +312,6 @@ def write(
     data, maps = render_data(dataset, net, snapshots, metrics)
     title = f"Watch it learn: {'-'.join(map(str, net.sizes))} {net.activation} on {dataset.name}"
     return [
-        write_text(out_dir / PAGE, page(data, maps, title)),
-        write_bytes(out_dir / ANIMATION, animation(data, maps)),
+        write_text(out_dir / LEARNING_PAGE, page(data, maps, title)),
+        write_bytes(out_dir / LEARNING_GIF, animation(data, maps)),
     ]

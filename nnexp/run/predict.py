@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.network import predict
+from . import artifacts
 from .artifacts import load_model, read_summary
 
-MODEL = "model.npz"
+MODEL = artifacts.MODEL
 PROG = "nnexp predict"
 
 
@@ -86,7 +87,7 @@ def number(text: str, feature: str | None = None) -> float:
 
 
 def ask(features: list[str]) -> np.ndarray:
-    """One value a feature from stdin -> one point (1, d). At a terminal each feature is
+    """One value per feature from stdin -> one point (1, d). At a terminal each feature is
     asked for by name and a typo is asked again; from a pipe the lines are read without
     prompts, so the output is only the prediction, and a bad line is an error."""
     interactive = sys.stdin.isatty()
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "values",
         nargs="*",
         default=[],
-        help="raw feature values, one a feature; several points in a row "
+        help="raw feature values, one per feature; several points in a row "
         "give one prediction each (no values: asked for on stdin)",
     )
     args = cli.parse_args(negatives_as_values(sys.argv[1:] if argv is None else list(argv)))

@@ -13,12 +13,11 @@ from pathlib import Path
 
 from . import artifacts
 
-REPORT = "report.md"
-# Captions for the figures ``plots.run_plots`` draws; any other file gets its own name.
+# Captions for the figures a run draws; any other file gets its own name.
 CAPTIONS = {
-    "curves.png": "Training curves",
-    "decision_boundary.png": "Decision boundary",
-    "learning.gif": "Watch it learn",
+    artifacts.CURVES: "Training curves",
+    artifacts.BOUNDARY: "Decision boundary",
+    artifacts.LEARNING_GIF: "Watch it learn",
 }
 
 
@@ -28,13 +27,13 @@ def write_report(out_dir: Path, summary: dict, dataset, net) -> Path:
     sections = [
         _header(summary, dataset, net),
         _results(summary),
-        _queries(out_dir / "predictions.csv", dataset, net),
+        _queries(out_dir / artifacts.PREDICTIONS, dataset, net),
         _plots(summary),
         _settings(summary.get("config", {})),
         _reproduce(summary),
     ]
     text = "\n\n".join(s for s in sections if s) + "\n"
-    return artifacts.write_text(out_dir / REPORT, text)
+    return artifacts.write_text(out_dir / artifacts.REPORT, text)
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -148,8 +147,8 @@ def _plots(summary: dict) -> str:
         if name.endswith(".html"):  # a page to open, not an image to show
             continue
         heading = caption
-        if name == "learning.gif" and "learning.html" in figures:
-            heading += " ([play it step by step](learning.html))"
+        if name == artifacts.LEARNING_GIF and artifacts.LEARNING_PAGE in figures:
+            heading += f" ([play it step by step]({artifacts.LEARNING_PAGE}))"
         parts.append(f"### {heading}\n\n![{caption}]({name})")
     return "\n\n".join(parts)
 
@@ -176,7 +175,7 @@ def _settings(config: dict) -> str:
     return (
         "## Settings\n\n"
         + _table(["setting", "value"], rows)
-        + "\n\nThe full configuration is in `summary.json` and `.hydra/config.yaml`."
+        + f"\n\nThe full configuration is in `{artifacts.SUMMARY}` and `{artifacts.HYDRA_CONFIG}`."
     )
 
 

@@ -6,7 +6,7 @@ more — values at or below zero never switch it silently: they are drawn at the
 floor with their own marker and the title says so —; legends and colour bars sit
 outside the axes; colours stay distinct past ten values.
 
-A grid sweep gets ``curves.png`` (small multiples: a panel a setting, each seed a thin
+A grid sweep gets ``curves.png`` (small multiples: a panel per setting, each seed a thin
 line and the median bold), ``final_metrics.png`` (objective and accuracy against each
 swept parameter) and, with exactly two parameters besides the seed, ``heatmap.png``.
 A search (Optuna, or any sweep whose settings are not a grid) gets ``history.png``
@@ -37,7 +37,7 @@ MAX_PANELS = 36  # curve panels (settings) drawn, best first
 MAX_HEATMAP = 12  # values a side, at most, for the heatmap to stay readable
 MAX_LINES = 20  # more combinations of the other parameters than this: one marginal line
 CAPTIONS = {
-    "curves.png": "Learning curves, a panel a setting (best first): every seed thin, the median bold",
+    "curves.png": "Learning curves, a panel per setting (best first): every seed thin, the median bold",
     "final_metrics.png": "Final objective and accuracy against each swept parameter",
     "heatmap.png": "Objective over the two swept parameters (mean over seeds)",
     "history.png": "Objective of each trial, with the best so far",
@@ -200,7 +200,7 @@ def setting_text(sweep: Sweep, values: dict) -> str:
 
 
 def curves_figure(sweep: Sweep, settings: pd.DataFrame):
-    """Small multiples: one panel a setting, best first (at most ``MAX_PANELS``), each
+    """Small multiples: one panel per setting, best first (at most ``MAX_PANELS``), each
     seed's objective curve thin, the median over seeds bold; a diverged seed dashed red
     and ending in a cross where it left the finite numbers. One y axis for all panels,
     ranged on the curves that did not diverge."""
@@ -286,7 +286,7 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
         ax.set_xlabel("epoch", fontsize=8)
     for ax in axes[::cols]:
         ax.set_ylabel(sweep.short, fontsize=8)
-    title = f"{sweep.short} per epoch, a panel a setting"
+    title = f"{sweep.short} per epoch, a panel per setting"
     if sweep.seeded:
         title += ": each seed thin, median bold"
     if shown_all > n:

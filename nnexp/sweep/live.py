@@ -22,11 +22,10 @@ from pathlib import Path
 
 from ..run.artifacts import SUMMARY, write_text
 from .render import esc
-from .table import job_folders
+from .table import REPORT_HTML, job_folders
 
 log = logging.getLogger("nnexp")
 
-REPORT_HTML = "report.html"
 COST_FACTOR = 4  # wait at least this many times the last build's duration
 
 

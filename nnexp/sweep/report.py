@@ -10,7 +10,7 @@ the report is written all the same.
 
 The sweep folder gets:
 
-- ``summary.csv``: one row a job, by job number: ``job``, one column per swept override
+- ``summary.csv``: one row per job, by job number: ``job``, one column per swept override
   (an override whose value differs between jobs, or that the sweep's command swept),
   ``status`` (ok, diverged, failed, incomplete), ``objective``, final and best loss and
   accuracy (and their validation twins when a split was held out), epochs completed,
@@ -34,6 +34,9 @@ from . import figures, render
 from .figures import CAPTIONS, fmt
 from .render import Page
 from .table import (
+    REPORT_HTML,
+    REPORT_MD,
+    SUMMARY_CSV,
     ReportError,
     Sweep,
     best,
@@ -47,9 +50,6 @@ from .table import (
 
 log = logging.getLogger("nnexp")
 
-SUMMARY_CSV = "summary.csv"
-REPORT_MD = "report.md"
-REPORT_HTML = "report.html"
 
 __all__ = [
     "CAPTIONS",

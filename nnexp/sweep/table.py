@@ -27,6 +27,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from ..run import artifacts
 from ..run.artifacts import FINISHED, read_summary, summary_problem
 from .resume import SWEEP_CONFIG, expected_jobs
 
@@ -35,8 +36,11 @@ log = logging.getLogger("nnexp")
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 STATUS_RANK = {"ok": 0, "diverged": 1, "failed": 2, "incomplete": 3}
 SEED = "seed"  # the swept option whose values are replicates, not settings
-RUN_PAGES = ("report.html", "report.md", "summary.json")  # a job links to the first found
-BOUNDARY = "decision_boundary.png"
+# A sweep folder's own files (its job folders' are in run/artifacts.py).
+SUMMARY_CSV = "summary.csv"
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+RUN_PAGES = (REPORT_HTML, artifacts.REPORT, artifacts.SUMMARY)  # a job links to the first found
 # Overrides that make Hydra run code of the command's choosing: a rerun must not repeat
 # them unseen (issue: a shared rerun command that writes arbitrary files).
 UNSAFE_KEYS = re.compile(r"^[+~]*hydra[./]callbacks\b")
@@ -54,7 +58,7 @@ class ReportError(ValueError):
 
 @dataclass
 class Sweep:
-    """What a sweep folder holds. ``table``: one row a job (summary.csv's content).
+    """What a sweep folder holds. ``table``: one row per job (summary.csv's content).
 
     ``links``: run_dir -> the job's page relative to the sweep folder (its report.html,
     else report.md, else summary.json; absent for a job that left none);
@@ -93,7 +97,7 @@ class Sweep:
         folder holding several sweeps)."""
         if run_dir not in self.metrics:
             try:
-                self.metrics[run_dir] = pd.read_csv(self.dir / run_dir / "metrics.csv")
+                self.metrics[run_dir] = pd.read_csv(self.dir / run_dir / artifacts.METRICS)
             except (OSError, ValueError, pd.errors.ParserError):
                 self.metrics[run_dir] = None
         return self.metrics[run_dir]
@@ -115,7 +119,7 @@ def href(relative: str) -> str:
 
 def job_folders(sweep_dir: Path) -> list[Path]:
     """Every folder under ``sweep_dir`` that Hydra started a job in."""
-    return [p.parent.parent for p in sorted(Path(sweep_dir).rglob(".hydra/overrides.yaml"))]
+    return [p.parent.parent for p in sorted(Path(sweep_dir).rglob(artifacts.HYDRA_OVERRIDES))]
 
 
 def _job_number(folder: Path) -> int | None:
@@ -324,14 +328,14 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
     folders = job_folders(sweep_dir)
     if not folders:
         raise ReportError(
-            f"{sweep_dir} holds no job folders (no */.hydra/overrides.yaml): "
+            f"{sweep_dir} holds no job folders (no */{artifacts.HYDRA_OVERRIDES}): "
             "is it a sweep folder of nnexp -m ...?"
         )
     jobs = []
     links, boundaries = {}, {}
     unreadable: list[str] = []
     for folder in folders:
-        lines = _load_yaml(folder / ".hydra" / "overrides.yaml")
+        lines = _load_yaml(folder / artifacts.HYDRA_OVERRIDES)
         lines = [str(x) for x in lines] if isinstance(lines, list) else []
         summary = _summary(folder)
         run_dir = folder.relative_to(sweep_dir).as_posix()
@@ -343,12 +347,12 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
         page = next((p for p in RUN_PAGES if (folder / p).is_file()), None)
         if page is not None:
             links[run_dir] = f"{run_dir}/{page}"
-        if (folder / BOUNDARY).is_file():
-            boundaries[run_dir] = f"{run_dir}/{BOUNDARY}"
+        if (folder / artifacts.BOUNDARY).is_file():
+            boundaries[run_dir] = f"{run_dir}/{artifacts.BOUNDARY}"
         jobs.append((_job_number(folder), run_dir, parse_overrides(lines), summary))
     if unreadable:
         log.warning(
-            "%d job folder(s) with an unreadable summary.json, listed as incomplete "
+            f"%d job folder(s) with an unreadable {artifacts.SUMMARY}, listed as incomplete "
             "(a resumed sweep runs them again): %s",
             len(unreadable),
             "; ".join(unreadable),
@@ -437,7 +441,7 @@ def _groups(table: pd.DataFrame, settings: list[str]):
 
 
 def settings_table(sweep: Sweep) -> pd.DataFrame:
-    """One row a setting (the swept values besides the seed), best first: how many jobs
+    """One row per setting (the swept values besides the seed), best first: how many jobs
     (seeds) it ran and how they ended, and the objective over its seeds (mean, std,
     median, min, max) and the mean accuracy. ``complete``: every seed finished ok, the
     condition for being chosen best. Complete settings come first, by mean objective;
