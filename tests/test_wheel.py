@@ -5,6 +5,7 @@ and nothing is read from the source tree."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -17,6 +18,8 @@ from nnexp.run import artifacts
 from nnexp.sweep.table import REPORT_HTML, SUMMARY_CSV
 
 REPO = Path(__file__).resolve().parent.parent
+# Not part of a source tree's build: version control, caches, earlier builds, results.
+SKIPPED = (".git", "build", "*.egg-info", "__pycache__", ".*_cache", "outputs", "multirun")
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -34,9 +37,12 @@ def test_installed_wheel_runs_an_experiment_a_sweep_and_a_report(tmp_path):
     env["HYDRA_FULL_ERROR"] = "0"
     wheels, prefix, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "empty"
     work.mkdir()
-    # Built as a user builds it, with build isolation (setuptools from pip's index).
+    # Built as a user builds it, with build isolation (setuptools from pip's index), from
+    # a copy: setuptools leaves build/ and *.egg-info in the folder it builds.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*SKIPPED))
     _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q"] + ["-w", str(wheels), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
         tmp_path,
         env,
     )
