@@ -5,7 +5,8 @@ each replica's numbers bit for bit those of its own network.
 leading replica axis ``R`` (``W: (R, fan_in, fan_out)``, ``X: (R, n, d)`` or shared
 ``(n, d)``) and this module supplies what that axis needs:
 
-- ``stack`` / ``unstack``: R single networks' parameters <-> one stacked ``Params``;
+- ``stack`` / ``unstack``: R single networks' parameters <-> one stacked ``Params``, and
+  ``replica_histories``: each replica's own ``History`` out of the stacked one;
 - ``matmul``: a product for stacked replicas. On a shared input the R first-layer
   products are one GEMM with the replicas side by side, ``(n, d) @ (d, R*h) -> (n, R*h)``,
   instead of R tiny GEMMs whose call overhead would dominate;
@@ -31,6 +32,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .activations import Activation
     from .network import Params
+    from .train import History
 
 # --- parameters ----------------------------------------------------------------------
 
@@ -71,6 +73,36 @@ def lay_side_by_side(params: Params) -> None:
 def permutations(rngs: list[Any], n: int) -> np.ndarray:
     """One shuffled order of ``range(n)`` per replica, each from its own generator: (R, n)."""
     return np.stack([r.permutation(n) for r in rngs])
+
+
+def replica_histories(log_every: int, epochs: int, history: History) -> list[History]:
+    """Each replica's rows: the ones its own run would have logged, up to its divergence.
+
+    The group logs a row wherever any replica diverged, and trains on past a diverged
+    replica; both are dropped here. ``seconds`` is the group's wall time. (A dataclass
+    ``replace`` keeps this module free of an import of ``train``, which imports it.)"""
+    # Every column as one (rows, values per row) array, converted once for all replicas:
+    # one value per row for shared columns (seconds), R for per-replica ones (loss, lr).
+    tables = {
+        name: np.asarray(values, dtype=float).reshape(len(values), -1)
+        for name, values in history.columns.items()
+    }
+    epoch = np.asarray(history.epochs)
+    logged = (epoch % log_every == 0) | (epoch == epochs)
+    replicas = []
+    for r, diverged in enumerate(int(d) for d in np.reshape(history.diverged_at, -1)):
+        rows = logged | (epoch == diverged) if diverged else logged
+        if diverged:
+            rows &= epoch <= diverged
+        columns = {
+            name: table[rows, r if table.shape[1] > 1 else 0].tolist()
+            for name, table in tables.items()
+        }
+        own = replace(
+            history, epochs=epoch[rows].tolist(), columns=columns, params=None, diverged_at=diverged
+        )
+        replicas.append(own)
+    return replicas
 
 
 # --- layouts -------------------------------------------------------------------------

@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import numpy as np
-
 from ..core.optim import OPTIMIZERS, coefficients
-from ..core.stacked import per_replica, stack, unstack
+from ..core.stacked import per_replica, replica_histories, stack, unstack
 from ..core.train import History, train
 from ..run import learning
 from ..run.setup import Setup, build, coefficient_option, load_dataset, select
@@ -102,32 +100,3 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
         )
         for r, (setup, own) in enumerate(zip(setups, histories))
     ]
-
-
-def replica_histories(log_every: int, epochs: int, history: History) -> list[History]:
-    """Each replica's rows: the ones its own run would have logged, up to its divergence.
-
-    The group logs a row wherever any replica diverged, and trains on past a diverged
-    replica; both are dropped here. ``seconds`` is the group's wall time."""
-    # Every column as one (rows, values per row) array, converted once for all replicas:
-    # one value per row for shared columns (seconds), R for per-replica ones (loss, lr).
-    tables = {
-        name: np.asarray(values, dtype=float).reshape(len(values), -1)
-        for name, values in history.columns.items()
-    }
-    epoch = np.asarray(history.epochs)
-    logged = (epoch % log_every == 0) | (epoch == epochs)
-    replicas = []
-    for r, diverged in enumerate(int(d) for d in np.reshape(history.diverged_at, -1)):
-        rows = logged | (epoch == diverged) if diverged else logged
-        if diverged:
-            rows &= epoch <= diverged
-        own = History(
-            epochs=epoch[rows].tolist(), params=None, diverged_at=diverged, seconds=history.seconds
-        )
-        own.columns = {
-            name: table[rows, r if table.shape[1] > 1 else 0].tolist()
-            for name, table in tables.items()
-        }
-        replicas.append(own)
-    return replicas
