@@ -343,7 +343,7 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
         if problem is not None:
             # An unreadable verdict is no verdict: the job is listed as incomplete.
             unreadable.append(f"{run_dir} ({problem})")
-            summary = {"status": "incomplete", "error": f"summary.json is {problem}"}
+            summary = {"status": "incomplete", "error": f"{artifacts.SUMMARY} is {problem}"}
         page = next((p for p in RUN_PAGES if (folder / p).is_file()), None)
         if page is not None:
             links[run_dir] = f"{run_dir}/{page}"
