@@ -120,3 +120,18 @@ def test_the_page_reloads_itself_in_a_browser(sweep, tmp_path):
         assert not driver.title.startswith("(running)")
     finally:
         driver.quit()
+
+
+def test_the_callback_pickles_without_its_watcher(tmp_path):
+    """joblib, Ray and submitit pickle the callbacks for their workers."""
+    import pickle
+
+    from nnexp.sweep.callbacks import SweepReport
+
+    callback = SweepReport(live_every=1)
+    callback.watcher = live.Watcher(tmp_path, 1)
+    try:
+        copy = pickle.loads(pickle.dumps(callback))
+    finally:
+        callback.watcher.stop()
+    assert copy.watcher is None and copy.live_every == 1.0

@@ -34,6 +34,11 @@ class SweepReport(Callback):
         self.live_every = float(live_every)
         self.watcher: Any = None  # a live.Watcher while a sweep runs
 
+    def __getstate__(self) -> dict:
+        # Launchers that run jobs elsewhere (joblib, Ray, submitit) pickle the callbacks
+        # for their workers; the watcher (a process handle) stays with this process.
+        return {**self.__dict__, "watcher": None}
+
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.started = time.perf_counter()
         # The basic sweeper saves multirun.yaml itself (overwriting this same content);
