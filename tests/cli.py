@@ -1,4 +1,6 @@
-"""Helpers for end-to-end tests: run ``python -m nnexp ...`` in a folder, find what it left."""
+"""Helpers shared by the tests: run ``python -m nnexp ...`` in a folder and find what it
+left (run folders, a sweep's job folders, summaries); compose nnexp's config in-process.
+``conftest.py`` registers the schema and holds the shared fixtures (the browser)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from omegaconf import DictConfig
+
+from nnexp.edge.config import CONF_DIR
+from nnexp.run.artifacts import SUMMARY
 
 
 def nnexp(
@@ -37,4 +44,21 @@ def only_run(cwd: Path) -> Path:
 
 
 def summary(run_dir: Path) -> dict:
-    return json.loads((run_dir / "summary.json").read_text())
+    return json.loads((run_dir / SUMMARY).read_text())
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """A sweep folder's job folders (0, 1, ...), in job order."""
+    return sorted(
+        (p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+        key=lambda p: int(p.name),
+    )
+
+
+def compose_config(*overrides: str, hydra: bool = False) -> DictConfig:
+    """nnexp's config with ``overrides``, composed as the command composes it; with
+    ``hydra`` the ``hydra`` node too."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=list(overrides), return_hydra_config=hydra)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from cli import nnexp
+from cli import job_dirs, nnexp
 
 from nnexp.sweep.batched import group_key, groups
 
@@ -27,12 +27,6 @@ def replicas_trained(result) -> list[int]:
         for n in re.findall(
             r"trained jobs \S+ together: (\d+) replicas", result.stdout + result.stderr
         )
-    )
-
-
-def job_dirs(folder):
-    return sorted(
-        (p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)
     )
 
 
@@ -59,6 +53,7 @@ def assert_same_runs(basic, batched):
             assert (b / name).exists(), (b, name)
 
 
+@pytest.mark.slow
 def test_batched_matches_basic_over_seeds_and_learning_rates(tmp_path):
     args = (
         "dataset=xor",
@@ -79,6 +74,7 @@ def test_batched_matches_basic_over_seeds_and_learning_rates(tmp_path):
     assert_same_runs(basic, batched)
 
 
+@pytest.mark.slow
 def test_a_diverging_replica_does_not_stop_its_group(tmp_path):
     args = (
         "dataset=gaussians",
@@ -113,6 +109,7 @@ def test_groups_larger_than_max_replicas_are_split(tmp_path):
     assert_same_runs(basic, batched)
 
 
+@pytest.mark.slow
 def test_jobs_that_cannot_share_train_in_their_own_groups(tmp_path):
     args = (
         "dataset=circles",
@@ -130,6 +127,7 @@ def test_jobs_that_cannot_share_train_in_their_own_groups(tmp_path):
     assert_same_runs(basic, batched)
 
 
+@pytest.mark.slow
 def test_a_failing_job_is_recorded_and_the_rest_written(tmp_path):
     folder, _ = sweep(
         tmp_path,
@@ -145,6 +143,7 @@ def test_a_failing_job_is_recorded_and_the_rest_written(tmp_path):
     assert not (job_dirs(folder)[1] / "metrics.csv").exists()
 
 
+@pytest.mark.slow
 def test_a_job_whose_config_cannot_resolve_is_recorded_and_the_rest_trained(tmp_path):
     # An interpolation to nothing fails when the job's config is resolved: that job is
     # recorded as failed, as the basic launcher records it, and its group trains on.
@@ -165,6 +164,7 @@ def test_a_job_whose_config_cannot_resolve_is_recorded_and_the_rest_trained(tmp_
     assert replicas_trained(result) == [1, 1]  # the two good jobs, one a process
 
 
+@pytest.mark.slow
 def test_resume_after_a_batched_sweep_skips_finished_jobs(tmp_path):
     args = ("experiment=gender", "epochs=20", "seed=0,1,2", "hydra/launcher=batched")
     folder, _ = sweep(tmp_path, "sweep", *args)

@@ -68,6 +68,7 @@ def test_queries_from_the_command_line_replace_the_datasets_own(tmp_path):
     assert list(p) == ["[128, 63]", "[170, 70.5]"] and p["[128, 63]"] > 0.5 > p["[170, 70.5]"]
 
 
+@pytest.mark.slow
 def test_same_command_twice_gives_identical_metrics(tmp_path):
     args = (
         "dataset=xor",
@@ -129,6 +130,7 @@ def test_run_folder_holds_every_artifact(tmp_path):
     assert (run / "nnexp.log").exists()
 
 
+@pytest.mark.slow
 def test_recorded_command_reproduces_the_run(tmp_path):
     assert nnexp(tmp_path, "dataset=spiral", "optimizer=sgd", "epochs=5", "seed=3").returncode == 0
     command = summary(only_run(tmp_path))["command"].split()[3:]

@@ -24,7 +24,7 @@ from unittest import mock
 
 import pandas as pd
 import pytest
-from cli import nnexp
+from cli import job_dirs, nnexp
 
 from nnexp.edge.config import CONF_DIR, ConfigError, check_launcher
 
@@ -75,12 +75,6 @@ print(ray.get_runtime_context().gcs_address, flush=True)
 sys.stdin.read()
 ray.shutdown()
 """
-
-
-def job_dirs(folder: Path) -> list[Path]:
-    return sorted(
-        (p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)
-    )
 
 
 def sweep(tmp_path: Path, name: str, *args: str) -> Path:

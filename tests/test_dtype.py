@@ -8,12 +8,11 @@ import json
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
+from cli import compose_config
 
 from nnexp.core.losses import LOSSES, PROB_EPS, prob_eps
 from nnexp.core.network import Buffers, backward, forward
 from nnexp.core.train import output_delta, train
-from nnexp.edge.config import CONF_DIR
 from nnexp.run.execute import run
 from nnexp.run.setup import build
 
@@ -37,19 +36,15 @@ CASES = [
 
 
 def compose_cfg(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(
-            "config",
-            overrides=[
-                "dataset=circles",
-                "dataset.n=60",
-                "epochs=30",
-                "model.hidden=[6,5]",
-                "model.init=xavier",
-                "progress=false",
-                *overrides,
-            ],
-        )
+    return compose_config(
+        "dataset=circles",
+        "dataset.n=60",
+        "epochs=30",
+        "model.hidden=[6,5]",
+        "model.init=xavier",
+        "progress=false",
+        *overrides,
+    )
 
 
 def trained(*overrides: str):

@@ -12,8 +12,7 @@ from PIL import Image
 from nnexp.run import learning
 from tests.cli import nnexp, only_run
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+WINDOW = (1200, 1000)  # the browser fixture's (conftest.py)
 
 
 def test_snapshot_epochs_are_log_spaced_logged_and_bounded():
@@ -88,25 +87,6 @@ def test_batched_replicas_get_the_pages_their_single_runs_get(tmp_path):
         basic = (tmp_path / "a" / "basic" / job / "learning.html").read_bytes()
         batched = (tmp_path / "a" / "batched" / job / "learning.html").read_bytes()
         assert basic == batched, job
-
-
-@pytest.fixture(scope="module")
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        pytest.skip(f"needs {' and '.join(missing)} (apt-get install chromium chromium-driver)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1200,1000")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
 
 
 def _pictures(driver) -> tuple[str, str, str]:

@@ -106,6 +106,7 @@ def test_a_broken_model_file(tmp_path):
     assert "cannot read model.npz" in line
 
 
+@pytest.mark.slow
 def test_sweep_job_folder_and_sweep_folder(tmp_path):
     result = nnexp(tmp_path, "-m", "experiment=boolean_triples", "seed=1,2", "epochs=2000")
     assert result.returncode == 0, result.stderr

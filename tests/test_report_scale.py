@@ -18,6 +18,7 @@ import report_build  # noqa: E402
 from nnexp.sweep import figures, report, table  # noqa: E402
 
 
+@pytest.mark.slow
 def test_a_36_job_grid_gets_a_panel_a_setting_a_heatmap_and_boundaries_in_its_order(tmp_path):
     lrs = ["0.001", "0.003", "0.01", "0.03", "0.1", "0.3"]
     widths = ["[2]", "[4]", "[8]", "[16]", "[32]", "[64]"]
@@ -39,6 +40,7 @@ def test_a_36_job_grid_gets_a_panel_a_setting_a_heatmap_and_boundaries_in_its_or
     assert order == list(range(36))  # row by row: lr ascending, then widths in order
 
 
+@pytest.mark.slow
 def test_a_180_job_seed_by_lr_sweep_opens_with_the_answer_and_a_settings_table(tmp_path):
     sweep = report_build.seed_lr_sweep(tmp_path / "s", jobs=180, rows=20, seeds=10)
     built = report.build(sweep)

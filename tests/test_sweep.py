@@ -85,6 +85,7 @@ def test_grid_sweep_leaves_one_row_a_job_and_the_reports(grid):
     )
 
 
+@pytest.mark.slow
 def test_a_diverging_and_a_failing_job_stay_local_and_resume_redoes_only_them(tmp_path):
     args = ("lr=0.5,1e6", "loss=mse,bce", "model.output_activation=identity", "epochs=50")
     args += ("sweep_check=skip",)  # run the bad jobs too: their failure is the point here
