@@ -6,12 +6,11 @@ import copy
 import json
 
 import pytest
-from hydra import compose, initialize_config_dir
+from cli import compose_config
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import open_dict
 
-from nnexp.edge.config import CONF_DIR
 from nnexp.edge.task import task
 from nnexp.run import execute
 from nnexp.run.execute import run
@@ -20,8 +19,7 @@ from nnexp.run.setup import default_log_every
 
 def composed(tmp_path, *overrides, mode=RunMode.RUN):
     """(task config, run folder) with HydraConfig set as Hydra sets it for a job."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
+    cfg = compose_config(*overrides, hydra=True)
     out = tmp_path / "run"
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(out)
