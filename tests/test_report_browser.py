@@ -31,6 +31,13 @@ def sweep(tmp_path_factory):
     return root
 
 
+def _open(driver, sweep: Path) -> None:
+    """The report, afresh: no sorting or filter kept from an earlier test."""
+    driver.get((sweep / "report.html").as_uri())
+    driver.execute_script("sessionStorage.clear()")
+    driver.refresh()
+
+
 def _column(driver, table_id: str, index: int) -> list[str]:
     from selenium.webdriver.common.by import By
 
@@ -59,7 +66,7 @@ def test_the_page_loads_from_disk_with_no_console_error_and_every_image_shows(br
 def test_a_click_on_a_column_head_sorts_and_a_filter_hides_rows(browser, sweep):
     from selenium.webdriver.common.by import By
 
-    browser.get((sweep / "report.html").as_uri())
+    _open(browser, sweep)
     heads = browser.find_elements(By.CSS_SELECTOR, "#settings-table thead th")
     names = [h.text for h in heads]
     lr = names.index("lr")
@@ -89,8 +96,7 @@ def test_a_click_on_a_column_head_sorts_and_a_filter_hides_rows(browser, sweep):
 def test_links_to_run_pages_resolve_to_files(browser, sweep):
     from selenium.webdriver.common.by import By
 
-    page = (sweep / "report.html").as_uri()
-    browser.get(page)
+    _open(browser, sweep)
     browser.find_element(By.CSS_SELECTOR, "#jobs details summary").click()
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href]")]
     runs = [link for link in links if "#" not in link]
@@ -101,3 +107,24 @@ def test_links_to_run_pages_resolve_to_files(browser, sweep):
         assert Path(unquote(url.path)).is_file(), link
     browser.get(runs[0])
     assert browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_sorting_filters_and_open_sections_survive_a_reload(browser, sweep):
+    # The live page reloads itself while a sweep runs; the reader's view must stay.
+    from selenium.webdriver.common.by import By
+
+    _open(browser, sweep)
+    heads = browser.find_elements(By.CSS_SELECTOR, "#settings-table thead th")
+    lr = [h.text for h in heads].index("lr")
+    heads[lr].click()
+    heads[lr].click()  # descending
+    browser.find_element(By.CSS_SELECTOR, "#jobs details summary").click()
+    browser.find_element(By.CSS_SELECTOR, 'input[data-table="jobs-table"]').send_keys("diverged")
+    shown = _column(browser, "jobs-table", 0)
+    order = _column(browser, "settings-table", lr)
+    browser.refresh()
+    assert _column(browser, "settings-table", lr) == order
+    assert [float(v) for v in order] == sorted((float(v) for v in order), reverse=True)
+    assert browser.find_element(By.CSS_SELECTOR, "#jobs details").get_attribute("open") is not None
+    assert _column(browser, "jobs-table", 0) == shown and 0 < len(shown) < 39
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -48,18 +48,47 @@
     }
     if (counter) { counter.textContent = shown + " of " + rows.length + " rows"; }
   }
+  // The page may reload itself while a sweep runs: keep the reader's sorting, filters
+  // and open sections across reloads (per page, for this browser tab only).
+  var key = "nnexp-report:" + location.pathname, state = {};
+  try { state = JSON.parse(sessionStorage.getItem(key) || "{}") || {}; } catch (e) { state = {}; }
+  function save() {
+    try { sessionStorage.setItem(key, JSON.stringify(state)); } catch (e) { /* private mode */ }
+  }
+  state.sort = state.sort || {};
+  state.filter = state.filter || {};
+  state.open = state.open || {};
   document.querySelectorAll("table.sortable").forEach(function (table) {
     var heads = table.tHead.rows[0].cells;
     Array.prototype.forEach.call(heads, function (th, index) {
       th.title = "click to sort";
-      th.addEventListener("click", function () { sortBy(table, index, th); });
+      th.addEventListener("click", function () {
+        sortBy(table, index, th);
+        state.sort[table.id] = [index, th.getAttribute("aria-sort")];
+        save();
+      });
     });
+    var saved = state.sort[table.id];
+    if (saved && heads[saved[0]]) {
+      if (saved[1] === "descending") { heads[saved[0]].setAttribute("aria-sort", "ascending"); }
+      sortBy(table, saved[0], heads[saved[0]]);
+    }
   });
   document.querySelectorAll("input.filter").forEach(function (input) {
     var table = document.getElementById(input.getAttribute("data-table"));
     var counter = document.getElementById(input.getAttribute("data-count"));
     if (!table) { return; }
-    input.addEventListener("input", function () { filter(table, input, counter); });
+    if (state.filter[table.id]) { input.value = state.filter[table.id]; }
+    input.addEventListener("input", function () {
+      filter(table, input, counter);
+      state.filter[table.id] = input.value;
+      save();
+    });
     filter(table, input, counter);
+  });
+  document.querySelectorAll("section[id] details").forEach(function (details) {
+    var id = details.closest("section").id;
+    if (state.open[id]) { details.open = true; }
+    details.addEventListener("toggle", function () { state.open[id] = details.open; save(); });
   });
 })();
