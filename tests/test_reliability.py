@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from cli import nnexp
@@ -118,6 +119,7 @@ def test_optuna_without_the_sweep_extra_names_the_extra(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_a_seed_out_of_a_presets_range_fails_the_run_in_one_line(tmp_path):
     # The tutorial presets pick rng=legacy themselves: the composed config is checked.
     result = nnexp(tmp_path, "experiment=boolean_triples", "seed=4294967296")
@@ -195,3 +197,204 @@ def test_report_and_resume_over_corrupt_summaries(tmp_path):
     assert {k: v for k, v in after.items() if not k.startswith(".hydra") and k != "nnexp.log"} == {
         k: v for k, v in intact.items() if not k.startswith(".hydra") and k != "nnexp.log"
     }
+
+
+# --- input changed without a word (item 5), non-finite data (item 10) ------------------
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return path.name
+
+
+def failed_run(tmp_path: Path, *args: str) -> str:
+    """Run a command whose data is refused: exit 1, one line, a run folder holding only
+    the failure (no half of a result), and every file that was there before unchanged."""
+    before = snapshot(tmp_path)
+    result = nnexp(tmp_path, *args)
+    assert result.returncode == 1, result.stderr
+    line = one_line(result.stderr)
+    after = snapshot(tmp_path)
+    assert {k: v for k, v in after.items() if k in before} == before
+    written = {Path(k).name for k in after if k not in before}
+    assert "metrics.csv" not in written and "model.npz" not in written
+    return line
+
+
+@pytest.mark.slow
+def test_duplicate_and_empty_headers_are_refused(tmp_path):
+    dup = _write(tmp_path / "dup.csv", "x,label,label\n1,a,a\n2,b,b\n3,a,b\n")
+    line = failed_run(tmp_path, "dataset=csv", f"dataset.path={dup}", "dataset.target=label")
+    assert "dup.csv line 1: the header names 'label' twice (columns 2 and 3)" in line
+    empty = _write(tmp_path / "empty.csv", "x,,label\n1,2,a\n2,3,b\n")
+    line = failed_run(tmp_path, "dataset=csv", f"dataset.path={empty}", "dataset.target=label")
+    assert "empty.csv line 1: column 2 has an empty header" in line
+
+
+def test_a_validation_fraction_that_rounds_to_no_rows_is_refused(tmp_path):
+    line = failed_run(tmp_path, "dataset.val_fraction=0.001")
+    assert "dataset.val_fraction=0.001 of 15 rows is 0.015 rows, which rounds to none" in line
+    assert "use at least 0.067" in line
+
+
+@pytest.mark.slow
+def test_noise_that_overflows_is_refused(tmp_path):
+    line = failed_run(tmp_path, "dataset=xor", "dataset.noise=1e308")
+    assert "dataset.noise=1e+308 makes xor's points overflow to infinity" in line
+
+
+@pytest.mark.slow
+def test_standardising_values_near_1e300_keeps_the_feature(tmp_path):
+    rows = ["x,y,label"] + [f"{(i % 5) * 1e300 - 2e300},{i},{'ab'[i % 2]}" for i in range(15)]
+    data = _write(tmp_path / "huge.csv", "\n".join(rows) + "\n")
+    args = ["dataset=csv", f"dataset.path={data}", "dataset.target=label"]
+    result = nnexp(tmp_path, *args, "dataset.standardize=true", "epochs=20")
+    assert result.returncode == 0, result.stderr
+    (run,) = [p.parent for p in (tmp_path / "outputs").rglob("model.npz")]
+    with np.load(run / "model.npz") as model:
+        # x is -2e300..2e300 in steps of 1e300: mean 0, standard deviation sqrt(2) x 1e300.
+        np.testing.assert_allclose(model["scale"][0], np.sqrt(2) * 1e300, rtol=1e-12)
+        assert np.isfinite(model["shift"]).all()
+
+
+# --- size limits and files that are not files (item 11) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["model.hidden=[1000000000]"], "15 rows x 1000000001 units of activations"),
+        (["dataset=xor", "dataset.n=1000000000"], "1000000000 rows x 5 units"),
+    ],
+)
+def test_runs_too_big_for_memory_are_refused_before_allocating(tmp_path, args, words):
+    line = failed_run(tmp_path, *args)
+    assert "this run would need about" in line and words in line
+    assert "more than max_memory_gb=8" in line and "raise max_memory_gb" in line
+
+
+@pytest.mark.slow
+def test_the_memory_limit_can_be_raised(tmp_path):
+    result = nnexp(tmp_path, "max_memory_gb=0.000001", "epochs=2")
+    assert result.returncode == 1 and "more than max_memory_gb=1e-06" in result.stderr
+    assert nnexp(tmp_path, "max_memory_gb=0.01", "epochs=2").returncode == 0
+
+
+def test_epochs_are_capped(tmp_path):
+    line = refused(tmp_path, "epochs=1000000000000")
+    assert "epochs must be an integer in [1, 1000000000]" in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_only_regular_files_are_read(tmp_path, kind):
+    if kind == "fifo":
+        path = tmp_path / "pipe.csv"
+        os.mkfifo(path)  # reading it would block for ever
+    else:
+        path = Path("/dev/zero")  # reading it would never end
+    line = failed_run(tmp_path, "dataset=csv", f"dataset.path={path}", "dataset.target=y")
+    assert f"dataset.path: {path} is not a regular file" in line
+
+
+@pytest.mark.slow
+def test_an_id_column_as_target_is_refused(tmp_path):
+    rows = ["id,x,y"] + [f"{i},{i % 7},{i % 3}" for i in range(50)]
+    data = _write(tmp_path / "ids.csv", "\n".join(rows) + "\n")
+    line = failed_run(tmp_path, "dataset=csv", f"dataset.path={data}", "dataset.target=id")
+    assert "different value in each of its 50 rows" in line and "is it an id column?" in line
+
+
+# --- folders that cannot be written, full disks (item 9) --------------------------------
+# Tests run as root, where a read-only mode does not stop a write: a file (or a folder)
+# stands where the command must write instead, which fails for root too.
+
+
+def test_a_run_folder_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("in the way\n")
+    line = refused(tmp_path, "hydra.run.dir=afile/run", "epochs=2", status=1)
+    assert line == "nnexp: error: cannot write afile/run: Not a directory"
+
+
+def test_a_sweep_folder_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("in the way\n")
+    line = refused(tmp_path, "-m", "lr=1,2", "hydra.sweep.dir=afile/sw", "epochs=2", status=1)
+    assert line == "nnexp: error: cannot write afile/sw: Not a directory"
+
+
+def test_a_run_whose_file_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "run" / "metrics.csv").mkdir(parents=True)
+    result = nnexp(tmp_path, "hydra.run.dir=run", "epochs=2")
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert line == f"nnexp: error: cannot write {tmp_path}/run/metrics.csv: Is a directory"
+    record = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert record["status"] == "failed" and "Is a directory" in record["error"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["basic", "batched"])
+def test_a_job_that_cannot_write_fails_alone(tmp_path, launcher):
+    (tmp_path / "sweep" / "1" / "metrics.csv").mkdir(parents=True)
+    args = ["-m", f"hydra/launcher={launcher}", "lr=1,2,3", "epochs=2", "hydra.sweep.dir=sweep"]
+    result = nnexp(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (
+        "cannot write" in result.stdout and "sweep/1/metrics.csv: Is a directory" in result.stdout
+    )
+    table = pd.read_csv(tmp_path / "sweep" / "summary.csv")
+    assert list(table.status) == ["ok", "failed", "ok"]
+    assert "Is a directory" in table.error[1]
+
+
+@pytest.mark.slow
+def test_a_full_disk_fails_the_job_and_keeps_the_others(tmp_path):
+    """A full disk, simulated in the command's own process: every atomic rename into job
+    #1's folder raises ENOSPC (mounting a small tmpfs needs privileges a test should not
+    assume). The job is recorded as failed if its summary can still be written, else left
+    unfinished; either way the other jobs run and the earlier ones keep their files."""
+    code = (
+        "import errno, os, sys\n"
+        "real = os.replace\n"
+        "def replace(src, dst, *a, **k):\n"
+        "    if f'{os.sep}1{os.sep}' in str(dst) and not str(dst).endswith('summary.json'):\n"
+        "        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), src, None, dst)\n"
+        "    return real(src, dst, *a, **k)\n"
+        "os.replace = replace\n"
+        "from nnexp.edge.cli import main\n"
+        "sys.argv = ['nnexp', '-m', 'lr=1,2,3', 'epochs=2', 'hydra.sweep.dir=sweep']\n"
+        "main()\n"
+    )
+    first = nnexp(tmp_path, "-m", "lr=1", "epochs=2", "hydra.sweep.dir=sweep")
+    assert first.returncode == 0
+    before = snapshot(tmp_path / "sweep" / "0")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "No space left on device" in result.stdout
+    table = pd.read_csv(tmp_path / "sweep" / "summary.csv")
+    assert list(table.status) == ["ok", "failed", "ok"]
+    after = snapshot(tmp_path / "sweep" / "0")
+    assert {k: v for k, v in after.items() if k.startswith(("summary", "model", "metrics"))} == {
+        k: v for k, v in before.items() if k.startswith(("summary", "model", "metrics"))
+    }
+
+
+def test_a_report_that_cannot_be_written_is_one_line(tmp_path):
+    """The sweep's run folders are made by hand (a finished job's three files), so no
+    sweep has to run first."""
+    job = tmp_path / "sweep" / "0"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("- lr=1\n")
+    (job / "summary.json").write_text('{"status": "ok", "objective": 0.5}\n')
+    (tmp_path / "sweep" / "summary.csv").mkdir()  # in the way of the table
+    before = snapshot(tmp_path)
+    result = nnexp(tmp_path, "report", "sweep")
+    assert result.returncode == 1
+    assert one_line(result.stderr) == (
+        "nnexp report: error: cannot write sweep/summary.csv: Is a directory"
+    )
+    assert snapshot(tmp_path) == before

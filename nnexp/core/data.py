@@ -7,6 +7,7 @@ from their own ``seed``, independent of the training seed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -171,7 +172,13 @@ GENERATED: dict[str, Callable[[int, float, np.random.Generator], tuple[np.ndarra
 
 
 def generate(kind: str, n: int, noise: float, seed: int) -> Dataset:
-    X, labels = GENERATED[kind](n, noise, np.random.default_rng(seed))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
+        X, labels = GENERATED[kind](n, noise, np.random.default_rng(seed))
+    if not np.isfinite(X).all():
+        raise DataError(
+            f"dataset.noise={noise:g} makes {kind}'s points overflow to infinity: "
+            "use a smaller dataset.noise (the points lie within about 5 of the origin)"
+        )
     return Dataset(kind, X, labels, ["x", "y"], ["0", "1"])
 
 
@@ -228,6 +235,13 @@ def hold_out(data: Dataset, fraction: float, seed: int) -> Dataset:
     """Move a random ``fraction`` of the rows into the validation split."""
     n = len(data.X)
     n_val = int(round(fraction * n))
+    if n_val == 0 and fraction > 0:
+        # Training on silently without the asked-for split would hide that it is missing.
+        enough = math.ceil(1000 / n) / 1000
+        raise DataError(
+            f"dataset.val_fraction={fraction:g} of {n} rows is {fraction * n:.3g} rows, "
+            f"which rounds to none: use at least {enough:g} (one row), or 0 for no validation"
+        )
     if n_val == 0:
         return data
     if n - n_val < 1:
@@ -246,5 +260,20 @@ def hold_out(data: Dataset, fraction: float, seed: int) -> Dataset:
 def standardized(data: Dataset) -> Dataset:
     """Shift and scale every feature to mean 0 and standard deviation 1 on the training
     rows (a constant column keeps scale 1)."""
-    std = data.X.std(axis=0)
-    return replace(data, shift=data.X.mean(axis=0), scale=np.where(std > 0, std, 1.0))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is handled below
+        mean, std = data.X.mean(axis=0), data.X.std(axis=0)
+    # Values near 1e300 overflow the squares (the scale would be inf and the feature
+    # zeroed): such a column is measured in units of its largest value instead.
+    huge = ~(np.isfinite(mean) & np.isfinite(std))
+    if huge.any():
+        unit = np.abs(data.X[:, huge]).max(axis=0)
+        mean[huge] = (data.X[:, huge] / unit).mean(axis=0) * unit
+        std[huge] = (data.X[:, huge] / unit).std(axis=0) * unit
+    bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+    if len(bad):
+        name = data.feature_names[bad[0]]
+        raise DataError(
+            f"dataset.standardize: feature {name!r} spans more than a float can hold "
+            "(its standard deviation overflows): rescale the column"
+        )
+    return replace(data, shift=mean, scale=np.where(std > 0, std, 1.0))

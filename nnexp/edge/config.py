@@ -20,7 +20,7 @@ from ..core.data import BUILTIN, GENERATED
 from ..core.losses import LOSSES
 from ..core.network import INITIALIZERS
 from ..core.optim import OPTIMIZERS
-from ..run.setup import ConfigError, select
+from ..run.setup import ConfigError, check_memory, select
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"  # nnexp/conf, shipped in the wheel
 GROUPS = ("dataset", "model", "optimizer", "experiment", "hparams_search")
@@ -93,6 +93,7 @@ class NnexpConf:
     # -m: jobs that would fail stop the sweep before it starts (see SWEEP_CHECKS)
     sweep_check: str = "refuse"
     snapshots: int = 60  # 2-D data: learning.html and learning.gif from this many epochs; 0: none
+    max_memory_gb: float = 8.0  # refuse a run estimated to allocate more (run/setup.py)
 
 
 def register() -> None:
@@ -153,12 +154,18 @@ FEATURES = Constraint(
     lambda v: v is None or isinstance(v, (list, tuple)),
     "a list of column names, such as [x,y] (null: every column but the target)",
 )
+# Ten times the longest tutorial's 100 000 epochs is minutes; this is hours to days for
+# the smallest network: past it a run is a typo, not an experiment.
+MAX_EPOCHS = 10**9
 # Seeds each generator takes (NumPy raises past these).
 SEED_LIMITS = {"legacy": 2**32 - 1, "generator": None}
 
 CONSTRAINTS: dict[str, Constraint] = {
     "lr": POSITIVE,
-    "epochs": _int_at_least(1),
+    "epochs": Constraint(
+        lambda v: _is_int(v) and 1 <= v <= MAX_EPOCHS, f"an integer in [1, {MAX_EPOCHS}]"
+    ),
+    "max_memory_gb": POSITIVE,
     "activation": _choice(HIDDEN_ACTIVATIONS),
     "loss": _choice(LOSSES),
     "seed": _int_at_least(0),
@@ -247,6 +254,8 @@ def validate(cfg) -> None:
         raise ConfigError(
             f"dataset.name={name!r} is not a {kind} dataset: use one of {', '.join(known)}"
         )
+    if kind == "generated":  # refused before its points are drawn (CSV: once it is read)
+        check_memory(cfg, select(cfg, "dataset.n"), 2, 2)
     if kind == "csv":
         for key in ("dataset.path", "dataset.target"):
             if not select(cfg, key):

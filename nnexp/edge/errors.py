@@ -34,6 +34,13 @@ def first_line(text: object) -> str:
     return lines[0] if lines else ""
 
 
+def os_error_line(error: OSError) -> str:
+    """``cannot write PATH: REASON`` for a failed write (a rename names its target)."""
+    path = getattr(error, "filename2", None) or error.filename
+    reason = error.strerror or first_line(error)
+    return f"cannot write {path}: {reason}" if path else f"cannot write: {reason}"
+
+
 def launcher_choice(argv: list[str]) -> str | None:
     """The hydra/launcher option the command line picks (the last one wins)."""
     chosen = None
@@ -60,7 +67,7 @@ def describe(error: BaseException, argv: list[str]) -> tuple[str, int]:
         detail = f": {first_line(cause)}" if cause is not None and first_line(cause) else ""
         return f"{first_line(error)}{detail}", 2
     if isinstance(error, OSError) and error.filename:
-        return f"cannot write {error.filename}: {error.strerror or first_line(error)}", 1
+        return os_error_line(error), 1
     multirun = any(a in ("-m", "--multirun") for a in argv)
     launcher = launcher_choice(argv) if multirun else None
     hint = LAUNCHER_HINTS.get(launcher or "", "")

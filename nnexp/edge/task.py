@@ -21,6 +21,7 @@ from ..run.execute import record_failure, run
 from ..run.setup import ConfigError, Setup
 from ..sweep import resume
 from .config import validate
+from .errors import os_error_line
 
 log = logging.getLogger("nnexp")
 
@@ -31,6 +32,16 @@ def command_line() -> str:
 
     overrides = list(HydraConfig.get().overrides.task)
     return " ".join(["python -m nnexp", *map(shlex.quote, overrides)])
+
+
+def _record(out_dir: Path, cfg, error: BaseException, command: str) -> dict:
+    """``record_failure``, or, when even the failure cannot be written, the same record
+    kept in memory (the job is then unfinished on disk, and a resumed sweep redoes it)."""
+    try:
+        return record_failure(out_dir, cfg, error, command)
+    except OSError as second:
+        log.error("could not record the failure either: %s", os_error_line(second))
+        return {"status": "failed", "error": str(error), "objective": None, "command": command}
 
 
 def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
@@ -53,17 +64,26 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
                 ),
             )
             return float("inf") if done.get("objective") is None else done["objective"]
-        resume.clear(out_dir)
     try:
+        if hc.mode == RunMode.MULTIRUN:
+            resume.clear(out_dir)
         validate(cfg)
         summary = run(cfg, out_dir, command, trained)
     except (ConfigError, DataError) as error:
-        summary = record_failure(out_dir, cfg, error, command)
+        summary = _record(out_dir, cfg, error, command)
         log.error("%s", error)
         if hc.mode != RunMode.MULTIRUN:
             print(f"nnexp: error: {error}", file=sys.stderr)
+    except OSError as error:
+        # The folder cannot be written (full disk, read-only, a file in the way): the
+        # machine's trouble, not the code's, so one line and no traceback.
+        line = os_error_line(error)
+        summary = _record(out_dir, cfg, OSError(line), command)
+        log.error("failed: %s", line)
+        if hc.mode != RunMode.MULTIRUN:
+            print(f"nnexp: error: {line}", file=sys.stderr)
     except Exception as error:
-        summary = record_failure(out_dir, cfg, error, command)
+        summary = _record(out_dir, cfg, error, command)
         log.error("failed: %s\n%s", summary["error"], traceback.format_exc())
         if hc.mode != RunMode.MULTIRUN:
             print(

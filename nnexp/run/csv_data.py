@@ -22,6 +22,7 @@ pandas is imported here and only here: the numeric core never sees it.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,12 @@ def _read(path: str):
         raise DataError(f"dataset.path: no such file: {path}{where}")
     if os.path.isdir(path):
         raise DataError(f"dataset.path: {path} is a folder: give the CSV file inside it")
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        # A FIFO would block for ever and /dev/zero would be read until memory runs out.
+        raise DataError(
+            f"dataset.path: {path} is not a regular file (a device, pipe or socket): "
+            "give a CSV file"
+        )
     try:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False
@@ -94,8 +101,27 @@ def _read(path: str):
         ) from None
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = _header(path)
     return frame
+
+
+def _header(path: str) -> list[str]:
+    """The header line's names as written. pandas renames a repeated name (``label``,
+    ``label.1``) and names an empty one ``Unnamed: 1``, which would let a second target
+    column in as a feature without a word: both are refused here."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        names = [name.strip() for name in next(csv.reader(f), [])]
+    for i, name in enumerate(names):
+        if not name:
+            raise DataError(f"{path} line 1: column {i + 1} has an empty header: name every column")
+        if names.index(name) != i:
+            raise DataError(
+                f"{path} line 1: the header names {name!r} twice (columns "
+                f"{names.index(name) + 1} and {i + 1}): give each column its own name"
+            )
+    return names
 
 
 def _pick_features(path: str, columns: list[str], target: str, features) -> list[str]:
@@ -178,6 +204,12 @@ def _classes(path: str, column, target: str, n: int) -> tuple[np.ndarray, list[s
     else:
         distinct, labels = np.unique(column.to_numpy(dtype=str), return_inverse=True)
         names = [str(v) for v in distinct]
+    if len(names) == n and n > 2:
+        raise DataError(
+            f"{path}: target column {target!r} has a different value in each of its {n} "
+            "rows, one class a row: is it an id column? Give the class column as "
+            "dataset.target"
+        )
     if len(names) < 2:
         raise DataError(
             f"{path}: target column {target!r} has one class ({names[0]!r}) "

@@ -207,6 +207,8 @@ def record_failure(out_dir: Path, cfg, error: BaseException, command: str) -> di
         summary.update(provenance(cfg))
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in artifacts.RESULTS:
-        (out_dir / name).unlink(missing_ok=True)
+        # One that cannot go (a folder in its place) stays: the summary says failed.
+        with contextlib.suppress(OSError):
+            (out_dir / name).unlink(missing_ok=True)
     artifacts.write_json(out_dir / artifacts.SUMMARY, summary)
     return summary

@@ -18,7 +18,8 @@ from ..core.network import Network, Params, init_params
 from ..core.optim import OPTIMIZERS, Optimizer, coefficients
 from ..core.train import Split, encode_targets
 
-TARGET_ROWS = 2000  # log_every's default keeps metrics.csv near this many rows
+TARGET_ROWS = 2000
+DEFAULT_MAX_MEMORY_GB = 8.0  # a third of a 24 GiB machine: room for two parallel jobs  # log_every's default keeps metrics.csv near this many rows
 
 
 class ConfigError(ValueError):
@@ -107,8 +108,49 @@ def default_log_every(epochs: int) -> int:
     return max(1, math.ceil(epochs / TARGET_ROWS))
 
 
+GIB = 2**30
+# Arrays alive at once, in units of the parameter count and of rows x units: the
+# parameters, their gradients, up to two optimiser moments and the copy a run saves;
+# each unit's pre-activation, activation and delta over the rows of a pass.
+PARAMETER_COPIES = 5
+ACTIVATION_COPIES = 3
+
+
+def memory_estimate(cfg, n: int, d: int, n_classes: int) -> tuple[float, str]:
+    """(bytes one run allocates at its peak, roughly, and what dominates) for ``n`` rows
+    of ``d`` features and ``n_classes`` classes: parameters, the activations of a pass
+    over all rows (metrics are computed on the full set whatever the batch), one-hot
+    targets and the data in two copies (raw, and as the network sees it)."""
+    itemsize = np.dtype(select(cfg, "dtype")).itemsize
+    n_outputs = 1 if n_classes == 2 else n_classes
+    sizes = [d, *list(select(cfg, "model.hidden")), n_outputs]
+    parameters = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+    units = sum(sizes[1:])
+    parts = {
+        f"{parameters:.3g} parameters": PARAMETER_COPIES * parameters * itemsize,
+        f"{n} rows x {units} units of activations": ACTIVATION_COPIES * n * units * itemsize,
+        f"one-hot targets of {n} rows x {n_outputs} classes": 2 * n * n_outputs * itemsize,
+        f"{n} rows x {d} features": n * d * (8 + itemsize) + 8 * n,
+    }
+    return float(sum(parts.values())), max(parts, key=parts.__getitem__)
+
+
+def check_memory(cfg, n: int, d: int, n_classes: int) -> None:
+    """Raise ConfigError when a run would allocate more than ``max_memory_gb``: past it
+    NumPy would fail with a MemoryError mid-run, or the machine would start swapping."""
+    limit = float(cfg.get("max_memory_gb", None) or DEFAULT_MAX_MEMORY_GB)
+    need, largest = memory_estimate(cfg, n, d, n_classes)
+    if need > limit * GIB:
+        raise ConfigError(
+            f"this run would need about {need / GIB:.3g} GiB ({largest}), more than "
+            f"max_memory_gb={limit:g}: make model.hidden or the dataset smaller, or raise "
+            "max_memory_gb if the machine has the memory"
+        )
+
+
 def build(cfg, dataset: Dataset | None = None) -> Setup:
     dataset = dataset or load_dataset(cfg.dataset)
+    check_memory(cfg, len(dataset.X), dataset.n_features, dataset.n_classes)
     n_outputs, out_act = output_layer(cfg, dataset.n_classes)
     net = Network(
         dataset.n_features,

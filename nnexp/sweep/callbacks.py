@@ -67,9 +67,18 @@ class SweepReport(Callback):
             self.watcher = None
         try:
             built = report.build(sweep_dir, config)
-        except Exception:
+        except OSError as error:
             # Every job's folder is safe on disk; only the summary is missing, and it can
             # be rebuilt. Failing the whole command here would hide the jobs' results.
+            where = getattr(error, "filename2", None) or error.filename or sweep_dir
+            log.error(
+                "could not write the sweep report (%s: %s); rebuild it with nnexp report %s",
+                where,
+                error.strerror or error,
+                sweep_dir,
+            )
+            return
+        except Exception:
             log.exception(
                 "could not write the sweep report; rebuild it with nnexp report %s", sweep_dir
             )

@@ -148,9 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nnexp report: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
+        # A rename names its target second; the run folders are left as they were.
+        path = getattr(error, "filename2", None) or error.filename or args.sweep_dir
         print(
-            f"nnexp report: error: cannot write the report into {args.sweep_dir}: "
-            f"{error.strerror or error}",
+            f"nnexp report: error: cannot write {path}: {error.strerror or error}",
             file=sys.stderr,
         )
         return 1

@@ -35,7 +35,7 @@ from ..run.artifacts import FINISHED, SUMMARY, read_summary, summary_problem
 # does not make a finished run stale.
 log = logging.getLogger("nnexp")
 
-COSMETIC = ("progress", "sweep_check", "snapshots")
+COSMETIC = ("progress", "sweep_check", "snapshots", "max_memory_gb")
 SWEEP_CONFIG = "multirun.yaml"  # the sweep's composed config, saved at its start
 
 
