@@ -101,7 +101,12 @@ def _read(path: str):
         ) from None
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
-    frame.columns = _header(path)
+    names = _header(path)
+    # The header as written, when it is the one pandas read (a header line with a quoted
+    # line break or odd quoting keeps pandas' reading).
+    frame.columns = (
+        names if len(names) == len(frame.columns) else [str(c).strip() for c in frame.columns]
+    )
     return frame
 
 
@@ -111,7 +116,7 @@ def _header(path: str) -> list[str]:
     column in as a feature without a word: both are refused here."""
     import csv
 
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: as pandas, drop a BOM
         names = [name.strip() for name in next(csv.reader(f), [])]
     for i, name in enumerate(names):
         if not name:
