@@ -175,11 +175,28 @@ def test_hold_out_is_deterministic_per_seed():
 def test_hold_out_edges():
     ds = red_blue()
     assert hold_out(ds, 0.0, seed=0) is ds
-    assert hold_out(ds, 0.01, seed=0) is ds  # rounds to no rows
+    # 0.01 of 15 rows rounds to none: refused rather than training on without the split.
+    with pytest.raises(DataError, match=r"val_fraction=0.01 of 15 rows .* use at least 0.067"):
+        hold_out(ds, 0.01, seed=0)
     with pytest.raises(DataError, match="val_fraction"):
         hold_out(ds, 1.0, seed=0)
     kept = hold_out(ds, 0.2, seed=0)
     assert len(kept.X_val) == 3 and kept.queries.shape == (1, 2)
+
+
+def test_standardized_measures_columns_near_1e300_in_their_own_units():
+    # The squares of x overflow: a plain std would be inf and the column zeroed.
+    x = np.array([-2.0, -1.0, 0.0, 1.0, 2.0]) * 1e300
+    ds = Dataset(
+        "huge",
+        np.column_stack([x, [1.0, 2, 3, 4, 5]]),
+        np.array([0, 1, 0, 1, 0]),
+        ["x", "y"],
+        ["0", "1"],
+    )
+    std = standardized(ds)
+    np.testing.assert_allclose(std.scale, [np.sqrt(2) * 1e300, np.sqrt(2)], rtol=1e-12)
+    np.testing.assert_allclose(std.transform(ds.X)[:, 0], x / (np.sqrt(2) * 1e300), rtol=1e-12)
 
 
 def test_standardized_gives_mean_zero_std_one_on_training_rows():
