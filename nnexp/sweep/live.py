@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -89,6 +90,10 @@ def write_live(sweep_dir: Path, every: float) -> None:
 
 def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
     """The watcher process's loop (see the module docstring)."""
+    # Ctrl-C reaches the whole process group: the sweep handles it and stops this
+    # process (or this process sees its parent gone); a traceback here would only add
+    # lines to the one the command prints.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     folder = Path(sweep_dir)
     seen: tuple | None = None
     wait = every
