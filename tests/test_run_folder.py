@@ -54,7 +54,7 @@ def test_the_run_whose_curves_crashed_now_finishes_ok(tmp_path):
     run = only_run(tmp_path)
     s = strict_json(run / "summary.json")
     assert s["status"] == "ok" and "figure_errors" not in s
-    assert s["plots"] == ["curves.png", "decision_boundary.png"]
+    assert s["plots"][:2] == ["curves.png", "decision_boundary.png"]
     for name in (*RESULTS, *s["plots"]):
         assert (run / name).stat().st_size > 0, name
 
@@ -85,7 +85,8 @@ def test_a_figure_that_fails_is_recorded_and_the_run_keeps_its_status(tmp_path, 
     error = "ValueError: zero-size array to reduction operation maximum"
     assert s["status"] == "ok"
     assert s["figure_errors"] == {"curves.png": error}
-    assert s["plots"] == ["decision_boundary.png"] and not (run / "curves.png").exists()
+    assert "curves.png" not in s["plots"] and not (run / "curves.png").exists()
+    assert "decision_boundary.png" in s["plots"]
     for name in RESULTS:
         assert (run / name).stat().st_size > 0, name
     assert f"curves.png not drawn: {error}" in result.stdout + result.stderr  # the warning

@@ -38,7 +38,7 @@ def browser():
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("page")
-    result = nnexp(cwd, "epochs=300", "lr=0.5", "dataset.val_fraction=0.3")
+    result = nnexp(cwd, "epochs=300", "lr=0.5", "dataset.val_fraction=0.3", "snapshots=0")
     assert result.returncode == 0, result.stderr
     return only_run(cwd)
 
@@ -75,5 +75,5 @@ def test_the_run_page_renders_from_disk(browser, run):
     ]
     heads = [h.text for h in queries.find_elements(By.TAG_NAME, "th")]
     assert heads == ["query", "x", "y", "predicted", "P(red)"]
-    assert "python -m nnexp epochs=300" in browser.find_element(By.TAG_NAME, "pre").text
+    assert "python -m nnexp epochs=300 lr=0.5" in browser.find_element(By.TAG_NAME, "pre").text
     browser.save_screenshot(str(run / "page.png"))  # for a person to look at
