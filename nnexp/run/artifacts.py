@@ -42,8 +42,8 @@ RESULTS = (
     REPORT,
     REPORT_HTML,
 )
-# How a missing or NaN value is spelled in the run's CSV files: a word, not an empty
-# cell, so a reader tells "not a number" from "not given" (pandas reads it back as NaN).
+# How a NaN probability is spelled in predictions.csv: a word, not an empty cell, so a
+# reader tells "not a number" from "not given" (pandas reads it back as NaN).
 NAN = "nan"
 
 
@@ -88,9 +88,9 @@ def finite_or_null(value):
     return value
 
 
-def write_frame(path: Path, frame) -> Path:
-    """A pandas DataFrame as CSV, full float precision, no index, NaN as ``nan``."""
-    return write_text(path, frame.to_csv(index=False, na_rep=NAN))
+def write_frame(path: Path, frame, na_rep: str = "") -> Path:
+    """A pandas DataFrame as CSV, full float precision, no index; NaN as ``na_rep``."""
+    return write_text(path, frame.to_csv(index=False, na_rep=na_rep))
 
 
 def _jsonable(value):

@@ -202,6 +202,7 @@ def _write_results(out_dir: Path, setup: Setup, history: History, summary: dict)
     artifacts.write_frame(
         out_dir / artifacts.PREDICTIONS,
         artifacts.predictions_frame(setup.dataset, setup.net, setup.params),
+        na_rep=artifacts.NAN,
     )
     artifacts.save_model(out_dir / artifacts.MODEL, setup.net, setup.params, setup.dataset)
     setting = report.short_setting(summary.get("command", ""))
