@@ -39,16 +39,17 @@ def assert_same_runs(basic, batched):
         assert list(ma.epoch) == list(mb.epoch), a.name
         np.testing.assert_array_equal(mb.to_numpy(float), ma.to_numpy(float))
         sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
-        for key in ("status", "epochs_completed", "diverged_at", "config", "seed", "command"):
+        keys = ("status", "epochs_completed", "diverged_at", "config", "seed", "command")
+        keys += ("stopped_at", "stop_reason", "best_epoch", "restored_best", "final")
+        for key in keys:
             assert sa[key] == sb[key], (a.name, key)
-        if sa["status"] == "ok":
-            with np.load(a / "model.npz") as pa, np.load(b / "model.npz") as pb:
-                for key in pa.files:
-                    if key != "meta":
-                        np.testing.assert_array_equal(pb[key], pa[key])
+        # Diverged replicas too: each keeps its divergence epoch's parameters (NaN = NaN).
+        with np.load(a / "model.npz") as pa, np.load(b / "model.npz") as pb:
+            for key in pa.files:
+                if key != "meta":
+                    np.testing.assert_array_equal(pb[key], pa[key])
         pa, pb = (pd.read_csv(d / "predictions.csv", keep_default_na=False) for d in (a, b))
-        if sa["status"] == "ok":
-            np.testing.assert_array_equal(pb.probability, pa.probability)
+        np.testing.assert_array_equal(pb.probability, pa.probability)
         for name in ("report.md", "curves.png", ".hydra/overrides.yaml"):
             assert (b / name).exists(), (b, name)
 
@@ -91,6 +92,34 @@ def test_a_diverging_replica_does_not_stop_its_group(tmp_path):
     batched, _ = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
     statuses = [json.loads((d / "summary.json").read_text())["status"] for d in job_dirs(batched)]
     assert statuses == ["ok", "ok", "diverged", "diverged"]
+    assert_same_runs(basic, batched)
+
+
+@pytest.mark.slow
+def test_each_replica_stops_early_and_restores_its_best_on_its_own(tmp_path):
+    args = (
+        "dataset=xor",
+        "dataset.n=80",
+        "dataset.val_fraction=0.25",
+        "model.hidden=[6]",
+        "activation=tanh",
+        "optimizer=minibatch",
+        "optimizer.batch_size=16",
+        "epochs=300",
+        "log_every=5",
+        "early_stopping.patience=20",
+        "seed=0,1,2",
+        "lr=0.3,3",
+        "snapshots=5",
+    )
+    basic, _ = sweep(tmp_path, "basic", *args, "hydra/launcher=basic")
+    batched, _ = sweep(tmp_path, "batched", *args, "hydra/launcher=batched")
+    summaries = [json.loads((d / "summary.json").read_text()) for d in job_dirs(basic)]
+    stops = [s["stopped_at"] for s in summaries]
+    assert "early_stopping" in [s["stop_reason"] for s in summaries]
+    assert len(set(stops)) > 1, stops  # the replicas stopped at epochs of their own
+    for s in summaries:
+        assert s["restored_best"] and s["best_epoch"] <= s["stopped_at"]
     assert_same_runs(basic, batched)
 
 

@@ -595,3 +595,103 @@ def test_history_append_keeps_columns_aligned():
     h.append(0, {"loss": 1.0})
     h.append(5, {"loss": 0.5})
     assert h.epochs == [0, 5] and h.columns == {"loss": [1.0, 0.5]}
+
+
+# --- early stopping and the best weights ------------------------------------------------
+
+
+def _overfitting_problem(seed: int = 0):
+    """A wide network on 40 noisy points with a held-out half: validation loss bottoms
+    out and climbs while the training loss keeps falling."""
+    from nnexp.core.data import generate, hold_out, standardized
+
+    data = standardized(hold_out(generate("spiral", 80, 0.6, seed=3), 0.5, seed=0))
+    net = Network(2, (32,), 1, "tanh", "sigmoid")
+
+    def fresh():
+        params = init_params(net, "xavier", np.random.default_rng(seed))
+        opt = OPTIMIZERS["adam"](params, 0.05)
+        return params, opt
+
+    tr = Split(data.transform(data.X), encode_targets(data.labels, 1), data.labels)
+    va = Split(data.transform(data.X_val), encode_targets(data.labels_val, 1), data.labels_val)
+    return net, fresh, tr, va
+
+
+def test_early_stopping_stops_patience_epochs_after_the_best_and_restores_it():
+    net, fresh, tr, va = _overfitting_problem()
+    params, opt = fresh()
+    h = train(
+        net,
+        params,
+        opt,
+        "bce",
+        tr,
+        2000,
+        log_every=5,
+        validation=va,
+        patience=50,
+        restore_best=True,
+    )
+    val = np.array(h.columns["val_loss"])
+    assert h.stopped_at and h.stopped_at < 2000 and h.epochs[-1] == h.stopped_at
+    assert h.stopped_at - h.best_epoch == 50
+    assert val[h.epochs.index(h.best_epoch)] == val.min() and h.restored
+    # The restored weights are exactly those of a run trained for best_epoch epochs.
+    again, opt2 = fresh()
+    train(net, again, opt2, "bce", tr, h.best_epoch, log_every=5)
+    for a, b in zip(params.arrays(), again.arrays()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_without_restore_best_the_stop_epochs_weights_are_kept():
+    net, fresh, tr, va = _overfitting_problem()
+    params, opt = fresh()
+    h = train(net, params, opt, "bce", tr, 2000, log_every=5, validation=va, patience=50)
+    assert h.stopped_at and not h.restored
+    again, opt2 = fresh()
+    train(net, again, opt2, "bce", tr, h.stopped_at, log_every=5)
+    for a, b in zip(params.arrays(), again.arrays()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_replicas_stop_and_restore_each_as_its_own_run():
+    net, fresh, tr, va = _overfitting_problem()
+    singles, params_list = [], []
+    lrs = [0.05, 0.01, 0.2]
+    for lr in lrs:
+        p = init_params(net, "xavier", np.random.default_rng(0))
+        params_list.append([a.copy() for a in p.arrays()])
+        h = train(
+            net,
+            p,
+            OPTIMIZERS["adam"](p, lr),
+            "bce",
+            tr,
+            600,
+            log_every=5,
+            validation=va,
+            patience=40,
+            restore_best=True,
+        )
+        singles.append((p, h))
+    stacked_params = stack([init_params(net, "xavier", np.random.default_rng(0)) for _ in lrs])
+    opt = OPTIMIZERS["adam"](stacked_params, np.array(lrs).reshape(-1, 1, 1))
+    h = train(
+        net,
+        stacked_params,
+        opt,
+        "bce",
+        tr,
+        600,
+        log_every=5,
+        validation=va,
+        patience=40,
+        restore_best=True,
+    )
+    assert list(h.stopped_at) == [s.stopped_at for _, s in singles]
+    assert list(h.best_epoch) == [s.best_epoch for _, s in singles]
+    assert len(set(h.stopped_at)) > 1
+    for r, (p, _) in enumerate(singles):
+        for a, b in zip(unstack(stacked_params, r).arrays(), p.arrays()):
+            np.testing.assert_array_equal(a, b)

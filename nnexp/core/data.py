@@ -142,17 +142,25 @@ def circles(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray,
     return X + noise * rng.standard_normal((n, 2)), labels
 
 
-def gaussians(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.arange(n) % 2
-    centres = np.where(labels[:, None] == 1, 2.0, -2.0)
-    return centres + (1.0 + noise) * rng.standard_normal((n, 2)), labels
+def gaussians(
+    n: int, noise: float, rng: np.random.Generator, classes: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.arange(n) % classes
+    # Centres on a circle of radius 2*sqrt(2), class 0 at (-2, -2): two classes sit at
+    # (-2, -2) and (2, 2) exactly (rounding drops cos/sin's last-bit error).
+    angle = 1.25 * np.pi + 2.0 * np.pi * np.arange(classes) / classes
+    centres = np.round(2.0 * np.sqrt(2.0) * np.column_stack([np.cos(angle), np.sin(angle)]), 12)
+    return centres[labels] + (1.0 + noise) * rng.standard_normal((n, 2)), labels
 
 
-def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.arange(n) % 2
+def spiral(
+    n: int, noise: float, rng: np.random.Generator, classes: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.arange(n) % classes
     t = rng.uniform(0.0, 1.0, n)
     radius = 5.0 * t
-    angle = 1.75 * 2.0 * np.pi * t + np.pi * labels
+    # One arm a class, the arms turned evenly apart (half a turn for two).
+    angle = 1.75 * 2.0 * np.pi * t + 2.0 * np.pi * labels / classes
     X = np.column_stack([radius * np.sin(angle), radius * np.cos(angle)])
     return X + noise * rng.standard_normal((n, 2)), labels
 
@@ -163,23 +171,28 @@ BUILTIN: dict[str, Callable[[], Dataset]] = {
     "red_blue": red_blue,
 }
 
-GENERATED: dict[str, Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
+# name -> (n, noise, rng[, classes]) -> X (n, 2), labels (n,)
+GENERATED: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "xor": xor,
     "circles": circles,
     "gaussians": gaussians,
     "spiral": spiral,
 }
+# Generated datasets that take ``classes``; the others have two.
+MULTICLASS = ("gaussians", "spiral")
 
 
-def generate(kind: str, n: int, noise: float, seed: int) -> Dataset:
+def generate(kind: str, n: int, noise: float, seed: int, classes: int = 2) -> Dataset:
+    extra = {"classes": classes} if kind in MULTICLASS else {}
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
-        X, labels = GENERATED[kind](n, noise, np.random.default_rng(seed))
+        X, labels = GENERATED[kind](n, noise, np.random.default_rng(seed), **extra)
     if not np.isfinite(X).all():
         raise DataError(
             f"dataset.noise={noise:g} makes {kind}'s points overflow to infinity: "
             "use a smaller dataset.noise (the points lie within about 5 of the origin)"
         )
-    return Dataset(kind, X, labels, ["x", "y"], ["0", "1"])
+    n_classes = classes if kind in MULTICLASS else 2
+    return Dataset(kind, X, labels, ["x", "y"], [str(c) for c in range(n_classes)])
 
 
 def parse_queries(queries: Any, features: list[str]) -> np.ndarray:

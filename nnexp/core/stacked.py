@@ -76,7 +76,8 @@ def permutations(rngs: list[Any], n: int) -> np.ndarray:
 
 
 def replica_histories(log_every: int, epochs: int, history: History) -> list[History]:
-    """Each replica's rows: the ones its own run would have logged, up to its divergence.
+    """Each replica's rows: the ones its own run would have logged, up to its divergence
+    or its early stop.
 
     The group logs a row wherever any replica diverged, and trains on past a diverged
     replica; both are dropped here. ``seconds`` is the group's wall time. (A dataclass
@@ -90,16 +91,27 @@ def replica_histories(log_every: int, epochs: int, history: History) -> list[His
     epoch = np.asarray(history.epochs)
     logged = (epoch % log_every == 0) | (epoch == epochs)
     replicas = []
+    stopped_at = np.reshape(history.stopped_at, -1)
+    best_epoch = np.reshape(history.best_epoch, -1)
     for r, diverged in enumerate(int(d) for d in np.reshape(history.diverged_at, -1)):
-        rows = logged | (epoch == diverged) if diverged else logged
-        if diverged:
-            rows &= epoch <= diverged
+        stopped = int(stopped_at[r]) if len(stopped_at) > 1 else int(stopped_at[0])
+        rows = logged | (epoch == diverged) if diverged else logged.copy()
+        end = diverged or stopped  # where the replica's own run ends
+        if end:
+            rows &= epoch <= end
         columns = {
             name: table[rows, r if table.shape[1] > 1 else 0].tolist()
             for name, table in tables.items()
         }
         own = replace(
-            history, epochs=epoch[rows].tolist(), columns=columns, params=None, diverged_at=diverged
+            history,
+            epochs=epoch[rows].tolist(),
+            columns=columns,
+            params=None,
+            diverged_at=diverged,
+            stopped_at=stopped,
+            best_epoch=int(best_epoch[r]) if len(best_epoch) > 1 else int(best_epoch[0]),
+            restored=history.restored and not diverged,
         )
         replicas.append(own)
     return replicas

@@ -73,13 +73,21 @@ class History:
 
     ``columns[name][i]`` belongs to ``epochs[i]``; for R replicas each entry is (R,).
     ``diverged_at`` is the first epoch whose loss was NaN or infinite (per replica: an
-    (R,) int array, 0 where the replica never diverged)."""
+    (R,) int array, 0 where the replica never diverged). ``best_epoch`` is the logged
+    epoch where ``monitor`` was best, ``stopped_at`` the epoch early stopping ended the
+    run (0: it did not), both per replica like ``diverged_at``; ``restored``: whether
+    the parameters are the best epoch's."""
 
     epochs: list[int] = field(default_factory=list)
     columns: dict[str, list[Any]] = field(default_factory=dict)
     params: Params | None = None
     diverged_at: int | np.ndarray = 0
     seconds: float = 0.0
+    monitor: str | None = None
+    patience: int | None = None
+    best_epoch: int | np.ndarray = 0
+    stopped_at: int | np.ndarray = 0
+    restored: bool = False
 
     def append(self, epoch: int, row: dict[str, Any]) -> None:
         self.epochs.append(epoch)
@@ -191,6 +199,9 @@ def train(
     rng: Any = None,
     validation: Split | None = None,
     on_log: Callable[[int, dict[str, Any]], None] | None = None,
+    patience: int | None = None,
+    monitor: str = "val_loss",
+    restore_best: bool = False,
 ) -> History:
     """Train ``params`` in place for ``epochs`` passes over ``data``.
 
@@ -200,10 +211,24 @@ def train(
     the last one, and at the first epoch after which the training loss is NaN or
     infinite, where a single network stops (replicas stop one by one). Replicas that
     all see the same batches get ``params.weights[0]`` laid out anew in memory, values
-    unchanged (``stacked.lay_side_by_side``)."""
+    unchanged (``stacked.lay_side_by_side``).
+
+    ``monitor`` (a metric of the rows) is watched at the logged epochs when ``patience``
+    or ``restore_best`` is set: ``patience`` ends a network's training once that many
+    epochs pass without the metric improving; ``restore_best`` gives back the parameters
+    of its best logged epoch. A replica that diverges or stops keeps the parameters it
+    had then while the others train on, so each ends as its own run would."""
     replicas = n_replicas(params)
-    history = History(params=params)
+    watch = patience is not None or restore_best
+    history = History(params=params, monitor=monitor if watch else None, patience=patience)
     diverged_at = np.zeros(replicas or 1, dtype=int)
+    stopped_at = np.zeros(replicas or 1, dtype=int)
+    best_epoch = np.zeros(replicas or 1, dtype=int)
+    best = np.full(replicas or 1, np.inf)
+    sign = 1.0 if monitor.endswith("loss") else -1.0  # losses fall, accuracies rise
+    best_params = [p.copy() for p in params.arrays()] if watch else []
+    # Each replica's parameters when it diverged or stopped (single networks just stop).
+    ended = [p.copy() for p in params.arrays()] if replicas else []
     delta_of = output_delta(net, loss)
     made: dict[tuple, Buffers] = {}
 
@@ -248,18 +273,53 @@ def train(
     def diverges(row: dict) -> bool:
         return not _all_finite(row["loss"]) and bool(newly_diverged(row).any())
 
+    def keep(store: list, which: np.ndarray) -> None:
+        """Copy the parameters of the replicas ``which`` (R,) bool (of the network)."""
+        for saved, p in zip(store, params.arrays()):
+            if replicas is None:
+                saved[...] = p
+            else:
+                saved[which] = p[which]
+
     def log(epoch: int, row: dict) -> None:
         """Record the row; mark replicas whose loss first turned non-finite here."""
         history.append(epoch, row)
         if on_log:
             on_log(epoch, row)
         if not _all_finite(row["loss"]):
-            diverged_at[newly_diverged(row)] = epoch
+            fresh = newly_diverged(row)
+            diverged_at[fresh] = epoch
+            if replicas:
+                keep(ended, fresh)
+
+    def progress(epoch: int, row: dict) -> None:
+        """At a regular logged epoch: note each running replica's best, stop the stale."""
+        if not watch:
+            return
+        running = (diverged_at == 0) & (stopped_at == 0)
+        value = sign * np.reshape(np.asarray(row[monitor], dtype=float), -1)
+        with np.errstate(invalid="ignore"):
+            better = running & (value < best)  # NaN never improves
+        if better.any():
+            best[better] = value[better]
+            best_epoch[better] = epoch
+            keep(best_params, better)
+        if patience is not None:
+            stale = running & ~better & (epoch - best_epoch >= patience)
+            if stale.any():
+                stopped_at[stale] = epoch
+                if replicas:
+                    keep(ended, stale)
+
+    def finished() -> bool:
+        return bool(((diverged_at > 0) | (stopped_at > 0)).all())
 
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        log(0, measure())
+        row = measure()
+        log(0, row)
+        progress(0, row)
         done = 0
-        while done < epochs and not diverged_at.all():
+        while done < epochs and not finished():
             # Train up to the next logged epoch without looking at the loss, the cheap
             # common case; only a stretch that ends non-finite is replayed epoch by
             # epoch from its checkpoint, to find the exact epoch it diverged.
@@ -278,12 +338,29 @@ def train(
                             break
                 else:
                     run_epochs(stop, stop)
-                    log(stop, measure())
+                    row = measure()
+                    log(stop, row)
+                    progress(stop, row)
                 if not replicas and diverged_at[0]:
                     break
             else:
                 log(stop, row)
+                progress(stop, row)
             done = stop
+    # Diverged and stopped replicas get back what they had then; restore_best gives the
+    # best epoch's parameters to every network that did not diverge.
+    restore = (diverged_at == 0) if restore_best else np.zeros_like(diverged_at, dtype=bool)
+    if replicas:
+        back = ((diverged_at > 0) | (stopped_at > 0)) & ~restore
+        for p, end, good in zip(params.arrays(), ended, best_params or ended):
+            p[back] = end[back]
+            p[restore] = good[restore]
+    elif restore[0]:
+        for p, good in zip(params.arrays(), best_params):
+            p[...] = good
+    history.best_epoch = best_epoch if replicas else int(best_epoch[0])
+    history.stopped_at = stopped_at if replicas else int(stopped_at[0])
+    history.restored = bool(restore.any())
     history.diverged_at = diverged_at if replicas else int(diverged_at[0])
     history.seconds = time.perf_counter() - start
     return history

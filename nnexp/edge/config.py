@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..core.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from ..core.data import BUILTIN, GENERATED
+from ..core.data import BUILTIN, GENERATED, MULTICLASS
 from ..core.losses import LOSSES
 from ..core.network import INITIALIZERS
 from ..core.optim import OPTIMIZERS
@@ -53,13 +53,14 @@ class DatasetConf:
     queries: Optional[list[Any]] = None
     standardize: bool = False
     val_fraction: float = 0.0
+    classes: int = 2  # generated gaussians and spiral: how many
 
 
 @dataclass
 class ModelConf:
     hidden: list[int] = field(default_factory=lambda: [4])
     bias: bool = True
-    init: str = "uniform"
+    init: str = "auto"  # see run/setup.py AUTO_INIT
     init_scale: float = 1.0
     output_activation: str = "auto"
 
@@ -77,14 +78,29 @@ class OptimizerConf:
 
 
 @dataclass
+class EarlyStoppingConf:
+    # Stop after this many epochs without improvement of monitor; null: never. Watched
+    # only where monitor exists: val_ metrics need dataset.val_fraction > 0.
+    patience: Optional[int] = 100
+    monitor: str = "val_loss"  # see MONITORS
+
+
+MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
+
+
+@dataclass
 class NnexpConf:
     dataset: DatasetConf = field(default_factory=DatasetConf)
     model: ModelConf = field(default_factory=ModelConf)
     optimizer: OptimizerConf = field(default_factory=OptimizerConf)
+    early_stopping: EarlyStoppingConf = field(default_factory=EarlyStoppingConf)
+    # model.npz, predictions.csv and the final metrics from the monitored metric's best
+    # logged epoch (when it is watched); false: the last epoch's
+    restore_best: bool = True
     lr: float = 1.0  # step size
     epochs: int = 10000  # passes over the training set
     activation: str = "sigmoid"  # the hidden layers'
-    loss: str = "sse"  # sse: half the summed squared error
+    loss: str = "auto"  # auto: run/setup.py AUTO_LOSS by the output activation
     seed: int = 0  # seeds initialisation and shuffling
     rng: str = "generator"  # generator: np.random.default_rng(seed); legacy: RandomState(seed)
     dtype: str = "float64"
@@ -167,7 +183,7 @@ CONSTRAINTS: dict[str, Constraint] = {
     ),
     "max_memory_gb": POSITIVE,
     "activation": _choice(HIDDEN_ACTIVATIONS),
-    "loss": _choice(LOSSES),
+    "loss": _choice(["auto", *LOSSES]),
     "seed": _int_at_least(0),
     "rng": _choice(["generator", "legacy"]),
     "dtype": _choice(["float64", "float32"]),
@@ -175,6 +191,9 @@ CONSTRAINTS: dict[str, Constraint] = {
     "progress": BOOL,
     "sweep_check": _choice(SWEEP_CHECKS),
     "snapshots": _int_at_least(0),
+    "restore_best": BOOL,
+    "early_stopping.patience": _optional(_int_at_least(1)),
+    "early_stopping.monitor": _choice(MONITORS),
     "dataset.name": NAME,
     "dataset.kind": _choice(["builtin", "generated", "csv"]),
     "dataset.n": _int_at_least(2),
@@ -184,9 +203,10 @@ CONSTRAINTS: dict[str, Constraint] = {
     "dataset.val_fraction": UNIT,
     "dataset.queries": QUERIES,
     "dataset.features": FEATURES,
+    "dataset.classes": _int_at_least(2),
     "model.hidden": HIDDEN,
     "model.bias": BOOL,
-    "model.init": _choice(INITIALIZERS),
+    "model.init": _choice(["auto", *INITIALIZERS]),
     "model.init_scale": POSITIVE,
     "model.output_activation": _choice(["auto", *OUTPUT_ACTIVATIONS]),
     "optimizer.name": _choice(OPTIMIZERS),
@@ -256,6 +276,12 @@ def validate(cfg) -> None:
         )
     if kind == "generated":  # refused before its points are drawn (CSV: once it is read)
         check_memory(cfg, select(cfg, "dataset.n"), 2, 2)
+    classes = select(cfg, "dataset.classes")
+    if classes != 2 and not (kind == "generated" and name in MULTICLASS):
+        raise ConfigError(
+            f"dataset.classes={classes} is not allowed with dataset={name}: only the generated "
+            f"{' and '.join(MULTICLASS)} take a number of classes (the others have their own)"
+        )
     if kind == "csv":
         for key in ("dataset.path", "dataset.target"):
             if not select(cfg, key):

@@ -18,8 +18,13 @@ from ..core.network import Network, Params, init_params
 from ..core.optim import OPTIMIZERS, Optimizer, coefficients
 from ..core.train import Split, encode_targets
 
-TARGET_ROWS = 2000
-DEFAULT_MAX_MEMORY_GB = 8.0  # a third of a 24 GiB machine: room for two parallel jobs  # log_every's default keeps metrics.csv near this many rows
+TARGET_ROWS = 2000  # log_every's default keeps metrics.csv near this many rows
+DEFAULT_MAX_MEMORY_GB = 8.0  # a third of a 24 GiB machine: room for two parallel jobs
+# loss=auto: the loss whose gradient cancels the output activation's derivative (the
+# closed-form deltas in core/losses.py); any other output gets the mean squared error.
+AUTO_LOSS = {"sigmoid": "bce", "softmax": "cross_entropy"}
+# model.init=auto: He keeps relu-like layers' variance, Glorot (xavier) the others'.
+AUTO_INIT = {"relu": "he", "leaky_relu": "he"}
 
 
 class ConfigError(ValueError):
@@ -38,8 +43,14 @@ class Setup:
     validation: Split | None
     rng: object
     train_kwargs: dict
+    # Options given as auto and what they resolved to: {"loss": "bce", "model.init": ...}.
+    resolved: dict = field(default_factory=dict)
     # (epoch, Params) taken during training for learning.html (run/learning.py).
     snapshots: list = field(default_factory=list)
+
+    @property
+    def loss(self) -> str:
+        return self.resolved["loss"]
 
 
 def select(cfg, dotted: str):
@@ -61,7 +72,7 @@ def load_dataset(dc) -> Dataset:
     if dc.kind == "builtin":
         data = BUILTIN[dc.name]()
     elif dc.kind == "generated":
-        data = generate(dc.name, dc.n, dc.noise, dc.seed)
+        data = generate(dc.name, dc.n, dc.noise, dc.seed, dc.classes)
     else:
         from .csv_data import load_csv
 
@@ -94,6 +105,25 @@ def output_layer(cfg, n_classes: int) -> tuple[int, str]:
             f"loss=bce needs a sigmoid output, not {act}: use loss=cross_entropy with softmax"
         )
     return n_outputs, act
+
+
+def resolve(cfg, output_activation: str) -> dict:
+    """The loss and the initialisation a run uses: the config's, or what ``auto`` picks
+    for its activations."""
+    loss = cfg.loss if cfg.loss != "auto" else AUTO_LOSS.get(output_activation, "mse")
+    init = cfg.model.init
+    if init == "auto":
+        init = AUTO_INIT.get(cfg.activation, "xavier")
+    return {"loss": loss, "model.init": init}
+
+
+def watching(cfg, has_validation: bool) -> dict:
+    """train's early-stopping arguments: the config's, or none when the monitored metric
+    does not exist (a val_ metric without a held-out split)."""
+    es = cfg.early_stopping
+    if es.monitor.startswith("val_") and not has_validation:
+        return {"patience": None, "monitor": es.monitor, "restore_best": False}
+    return {"patience": es.patience, "monitor": es.monitor, "restore_best": cfg.restore_best}
 
 
 def make_rng(cfg):
@@ -162,7 +192,8 @@ def build(cfg, dataset: Dataset | None = None) -> Setup:
     )
     dtype = np.dtype(cfg.dtype)
     rng = make_rng(cfg)
-    params = init_params(net, cfg.model.init, rng, cfg.model.init_scale, dtype)
+    resolved = resolve(cfg, out_act)
+    params = init_params(net, resolved["model.init"], rng, cfg.model.init_scale, dtype)
     o = cfg.optimizer
     rule = OPTIMIZERS[o.name]
     optimizer = rule(
@@ -180,7 +211,16 @@ def build(cfg, dataset: Dataset | None = None) -> Setup:
         batch_size=o.batch_size,
         shuffle=o.shuffle,
         log_every=cfg.log_every or default_log_every(cfg.epochs),
+        **watching(cfg, validation is not None),
     )
     return Setup(
-        dataset, net, params, optimizer, split(dataset.X, dataset.labels), validation, rng, kwargs
+        dataset,
+        net,
+        params,
+        optimizer,
+        split(dataset.X, dataset.labels),
+        validation,
+        rng,
+        kwargs,
+        resolved,
     )

@@ -17,17 +17,7 @@ from ..core.optim import OPTIMIZERS, coefficients
 from ..core.stacked import per_replica, replica_histories, stack, unstack
 from ..core.train import History, train
 from ..run import learning
-from ..run.setup import (
-    DEFAULT_MAX_MEMORY_GB,
-    GIB,
-    ConfigError,
-    Setup,
-    build,
-    coefficient_option,
-    load_dataset,
-    memory_estimate,
-    select,
-)
+from ..run.setup import Setup, build, coefficient_option, load_dataset, select
 
 # Options that may differ between the replicas of one group. Everything else (dataset,
 # architecture, activation, loss, batching, epochs, dtype, logging) defines the group.
@@ -76,17 +66,6 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     job's (Setup, History) as if it had trained alone."""
     first = cfgs[0]
     dataset = load_dataset(first.dataset)
-    need = (
-        len(cfgs) * memory_estimate(first, len(dataset.X), dataset.n_features, dataset.n_classes)[0]
-    )
-    limit = float(first.get("max_memory_gb", None) or DEFAULT_MAX_MEMORY_GB)
-    if need > limit * GIB:
-        # Stacked, the replicas' arrays are alive at once; each job alone may still fit
-        # (the launcher then trains them one by one).
-        raise ConfigError(
-            f"{len(cfgs)} replicas together would need about {need / GIB:.3g} GiB, more "
-            f"than max_memory_gb={limit:g}"
-        )
     setups = [build(cfg, dataset) for cfg in cfgs]
     params = stack([s.params for s in setups])
     rule = OPTIMIZERS[first.optimizer.name]
@@ -106,7 +85,7 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
         shared.net,
         params,
         optimizer,
-        first.loss,
+        shared.loss,
         shared.data,
         rng=[s.rng for s in setups],
         validation=shared.validation,
@@ -116,7 +95,14 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     histories = replica_histories(shared.train_kwargs["log_every"], first.epochs, history)
     return [
         (
-            replace(setup, params=unstack(params, r), snapshots=snap.replica(r) if snap else []),
+            replace(
+                setup,
+                params=unstack(params, r),
+                # A replica that diverged or stopped early takes no snapshots after it.
+                snapshots=[(e, p) for e, p in snap.replica(r) if e <= own.epochs[-1]]
+                if snap
+                else [],
+            ),
             own,
         )
         for r, (setup, own) in enumerate(zip(setups, histories))
