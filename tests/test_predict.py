@@ -145,3 +145,79 @@ def test_three_classes_lists_every_probability(tmp_path):
     assert line.startswith("u=3 v=0 -> ") and "(class b; P(a)=" in line
     probabilities = [float(part.split("=")[1].rstrip(")")) for part in line.split()[-3:]]
     assert sum(probabilities) == pytest.approx(1.0, abs=1e-6)
+
+
+# --- issue 16 item 13: a damaged model file is one line, never a wrong answer ------------
+
+
+def saved_model(folder, edit) -> None:
+    """A 2-3-1 model written by nnexp, then ``edit(meta, arrays)`` applied and saved."""
+    import io
+    import json
+
+    from nnexp.core.data import red_blue
+    from nnexp.core.network import Network, init_params
+    from nnexp.run.artifacts import save_model
+
+    net = Network(2, (3,), 1, "sigmoid", "sigmoid", True)
+    params = init_params(net, "xavier", np.random.default_rng(0))
+    save_model(folder / "model.npz", net, params, red_blue())
+    with np.load(folder / "model.npz") as f:
+        arrays = {name: f[name] for name in f.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    edit(meta, arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
+    (folder / "model.npz").write_bytes(buffer.getvalue())
+
+
+def _set(key, value):
+    def edit(meta, arrays):
+        meta[key] = value
+
+    return edit
+
+
+def _reshape(meta, arrays):
+    arrays["W1"] = np.zeros((4, 1))
+
+
+def _drop(meta, arrays):
+    del arrays["b0"]
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (_reshape, "W1 has shape (4, 1); the 2-3-1 network needs (3, 1)"),
+        (_set("activation", "swish"), 'activation is "swish"; it must be one of sigmoid'),
+        (_set("output_activation", 7), "output_activation is 7"),
+        (_set("class_names", ["blue"]), 'class_names is ["blue"]; it must be a list of 2 names'),
+        (_set("feature_names", ["x"]), 'feature_names is ["x"]; it must be a list of 2 names'),
+        (_set("hidden", [3, -1]), "hidden is [3, -1]"),
+        (_drop, "missing array b0"),
+    ],
+)
+def test_a_damaged_model_file_is_one_line(tmp_path, edit, words):
+    saved_model(tmp_path, edit)
+    line = one_error_line(predict(tmp_path, ".", "1", "0"))
+    assert line.startswith("nnexp predict: error: model file is damaged: model.npz: "), line
+    assert words in line
+
+
+def test_an_undamaged_model_still_answers(tmp_path):
+    saved_model(tmp_path, lambda meta, arrays: None)
+    result = predict(tmp_path, ".", "1", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("x=1 y=0 -> ") and "(class " in result.stdout
+
+
+def test_a_diverged_model_answers_no_class(tmp_path):
+    def diverge(meta, arrays):
+        arrays["W0"] = np.full_like(arrays["W0"], np.nan)
+
+    saved_model(tmp_path, diverge)
+    result = predict(tmp_path, ".", "1", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "x=1 y=0 -> nan (no class: the network's output is not a number)\n"
+    assert result.stderr == ""

@@ -398,3 +398,22 @@ def test_a_report_that_cannot_be_written_is_one_line(tmp_path):
         "nnexp report: error: cannot write sweep/summary.csv: Is a directory"
     )
     assert snapshot(tmp_path) == before
+
+
+def test_a_batched_group_too_big_for_memory_is_refused_as_a_group():
+    """Each replica fits under max_memory_gb, the stack of them does not: the group is
+    refused (the launcher then trains its jobs one by one, see _core._work)."""
+    from omegaconf import OmegaConf
+
+    from nnexp.edge.config import NnexpConf
+    from nnexp.run.setup import ConfigError, memory_estimate
+    from nnexp.sweep.batched import train_group
+
+    base = OmegaConf.structured(NnexpConf)
+    base.epochs = 2
+    one = memory_estimate(base, 15, 2, 2)[0]
+    base.max_memory_gb = 1.5 * one / 2**30  # room for one replica and a half
+    cfgs = [OmegaConf.merge(base, {"seed": s}) for s in range(2)]
+    with pytest.raises(ConfigError, match="2 replicas together would need about"):
+        train_group(cfgs)
+    assert len(train_group(cfgs[:1])) == 1

@@ -44,6 +44,19 @@ def _record(out_dir: Path, cfg, error: BaseException, command: str) -> dict:
         return {"status": "failed", "error": str(error), "objective": None, "command": command}
 
 
+def _log(multirun: bool, message: str) -> None:
+    """Log an error: in a sweep as usual; in a single run to the run's log file only, as
+    the run prints its error as one ``nnexp: error:`` line, and the console's copy of the
+    log record showed it twice (with a traceback for an unexpected error)."""
+    if multirun:
+        log.error("%s", message)
+        return
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "%s", (message,), None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
 def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
     """The body of the Hydra app. Returns the objective for sweepers (inf when failed
     or diverged, so a minimising search steers away). ``trained``: see ``run``."""
@@ -71,7 +84,7 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
         summary = run(cfg, out_dir, command, trained)
     except (ConfigError, DataError) as error:
         summary = _record(out_dir, cfg, error, command)
-        log.error("%s", error)
+        _log(hc.mode == RunMode.MULTIRUN, str(error))
         if hc.mode != RunMode.MULTIRUN:
             print(f"nnexp: error: {error}", file=sys.stderr)
     except OSError as error:
@@ -79,12 +92,12 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
         # machine's trouble, not the code's, so one line and no traceback.
         line = os_error_line(error)
         summary = _record(out_dir, cfg, OSError(line), command)
-        log.error("failed: %s", line)
+        _log(hc.mode == RunMode.MULTIRUN, f"failed: {line}")
         if hc.mode != RunMode.MULTIRUN:
             print(f"nnexp: error: {line}", file=sys.stderr)
     except Exception as error:
         summary = _record(out_dir, cfg, error, command)
-        log.error("failed: %s\n%s", summary["error"], traceback.format_exc())
+        _log(hc.mode == RunMode.MULTIRUN, f"failed: {summary['error']}\n{traceback.format_exc()}")
         if hc.mode != RunMode.MULTIRUN:
             print(
                 f"nnexp: error: {summary['error']} (traceback in {out_dir}/{hc.job.name}.log)",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -24,6 +25,7 @@ BOUNDARY = "decision_boundary.png"
 LEARNING_PAGE = "learning.html"
 LEARNING_GIF = "learning.gif"
 REPORT = "report.md"
+REPORT_HTML = "report.html"  # report.md rendered
 SUMMARY = "summary.json"  # written last: marks a finished run
 HYDRA_CONFIG = ".hydra/config.yaml"  # written by Hydra as the job starts
 HYDRA_OVERRIDES = ".hydra/overrides.yaml"
@@ -38,7 +40,11 @@ RESULTS = (
     LEARNING_PAGE,
     LEARNING_GIF,
     REPORT,
+    REPORT_HTML,
 )
+# How a NaN probability is spelled in predictions.csv: a word, not an empty cell, so a
+# reader tells "not a number" from "not given" (pandas reads it back as NaN).
+NAN = "nan"
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -61,12 +67,30 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def write_json(path: Path, record: dict) -> Path:
-    return write_text(path, json.dumps(record, indent=2, default=_jsonable) + "\n")
+    """Strict JSON (RFC 8259): NaN and infinite numbers, which it has no word for, are
+    written as null; a diverged run's final loss is one."""
+    return write_text(
+        path,
+        json.dumps(finite_or_null(record), indent=2, allow_nan=False, default=_jsonable) + "\n",
+    )
 
 
-def write_frame(path: Path, frame) -> Path:
-    """A pandas DataFrame as CSV, full float precision, no index."""
-    return write_text(path, frame.to_csv(index=False))
+def finite_or_null(value):
+    """``value`` with every non-finite float (NumPy's too), at any depth, as None."""
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return finite_or_null(value.tolist())
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def write_frame(path: Path, frame, na_rep: str = "") -> Path:
+    """A pandas DataFrame as CSV, full float precision, no index; NaN as ``na_rep``."""
+    return write_text(path, frame.to_csv(index=False, na_rep=na_rep))
 
 
 def _jsonable(value):
@@ -132,22 +156,104 @@ def save_model(path: Path, net: Network, params: Params, dataset) -> Path:
     return write_bytes(path, buffer.getvalue())
 
 
+class DamagedModel(ValueError):
+    """A model file whose parts do not fit together (edited, truncated or foreign)."""
+
+
 def load_model(path: Path) -> tuple[Network, Params, dict]:
-    """-> (network, parameters, meta with feature/class names, shift and scale)."""
-    with np.load(path) as f:
-        meta = json.loads(str(f["meta"]))
-        net = Network(
-            meta["n_inputs"],
-            tuple(meta["hidden"]),
-            meta["n_outputs"],
-            meta["activation"],
-            meta["output_activation"],
-            meta["bias"],
-        )
-        weights = [f[f"W{l}"] for l in range(net.n_layers)]
-        biases = [f[f"b{l}"] for l in range(net.n_layers)] if net.bias else []
-        meta["shift"], meta["scale"] = f["shift"], f["scale"]
+    """-> (network, parameters, meta with feature/class names, shift and scale).
+
+    Raises ``DamagedModel`` (one line, naming the part) when the file's arrays and its
+    meta do not describe one usable network, so no prediction is made from one."""
+    with np.load(path, allow_pickle=False) as f:
+        if "meta" not in f.files:
+            raise DamagedModel("no meta entry (the network's description)")
+        try:
+            meta = json.loads(str(f["meta"]))
+        except json.JSONDecodeError as error:
+            raise DamagedModel(f"meta is not JSON: {error}") from None
+        net = _network(meta)
+        names = [f"W{l}" for l in range(net.n_layers)]
+        names += [f"b{l}" for l in range(net.n_layers)] if net.bias else []
+        names += ["shift", "scale"]
+        missing = [n for n in names if n not in f.files]
+        if missing:
+            raise DamagedModel(f"missing array{'s' * (len(missing) > 1)} {', '.join(missing)}")
+        arrays = {n: f[n] for n in names}
+    _check_arrays(net, arrays)
+    weights = [arrays[f"W{l}"] for l in range(net.n_layers)]
+    biases = [arrays[f"b{l}"] for l in range(net.n_layers)] if net.bias else []
+    meta["shift"], meta["scale"] = arrays["shift"], arrays["scale"]
     return net, Params(weights, biases), meta
+
+
+def _network(meta) -> Network:
+    """The network a model file's meta describes, each field checked."""
+    from ..core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+
+    if not isinstance(meta, dict):
+        raise DamagedModel(f"meta is a JSON {type(meta).__name__}, not an object")
+
+    def field(name, ok, allowed: str):
+        value = meta.get(name)
+        if not ok(value):
+            raise DamagedModel(f"{name} is {json.dumps(value)}; it must be {allowed}")
+        return value
+
+    def count(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    def names(v) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    n_inputs = field("n_inputs", count, "a whole number >= 1")
+    hidden = field(
+        "hidden", lambda v: isinstance(v, list) and all(map(count, v)), "a list of sizes >= 1"
+    )
+    n_outputs = field("n_outputs", count, "a whole number >= 1")
+    activation = field(
+        "activation", lambda v: v in HIDDEN_ACTIVATIONS, "one of " + ", ".join(HIDDEN_ACTIVATIONS)
+    )
+    output = field(
+        "output_activation", lambda v: v in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS)
+    )
+    bias = field("bias", lambda v: isinstance(v, bool), "true or false")
+    field(
+        "feature_names",
+        lambda v: names(v) and len(v) == n_inputs,
+        f"a list of {n_inputs} names (one an input)",
+    )
+    # One output is P(the second of two classes); several are one a class.
+    classes = 2 if n_outputs == 1 else n_outputs
+    field(
+        "class_names",
+        lambda v: names(v) and len(v) == classes,
+        f"a list of {classes} names (the network has {n_outputs} output{'s' * (n_outputs > 1)})",
+    )
+    return Network(n_inputs, tuple(hidden), n_outputs, activation, output, bias)
+
+
+def _check_arrays(net: Network, arrays: dict) -> None:
+    """Every array of a model file has the shape the network needs and holds numbers."""
+    sizes = net.sizes
+    want: dict[str, tuple[int, ...]] = {
+        f"W{l}": (i, o) for l, (i, o) in enumerate(zip(sizes[:-1], sizes[1:]))
+    }
+    if net.bias:
+        want.update({f"b{l}": (1, o) for l, o in enumerate(sizes[1:])})
+    want.update(shift=(net.n_inputs,), scale=(net.n_inputs,))
+    for name, shape in want.items():
+        array = arrays[name]
+        if array.dtype.kind not in "fiu":
+            raise DamagedModel(f"{name} holds {array.dtype} values, not numbers")
+        if array.shape != shape:
+            raise DamagedModel(
+                f"{name} has shape {array.shape}; the {'-'.join(map(str, sizes))} network "
+                f"needs {shape}"
+            )
+    scale = arrays["scale"]
+    if not (np.all(np.isfinite(scale)) and np.all(scale != 0)):
+        raise DamagedModel("scale holds a zero or a non-finite value")
 
 
 def metrics_frame(history, replica: int | None = None):
@@ -185,7 +291,10 @@ def _feature_columns(dataset) -> list[str]:
 def predictions_frame(dataset, net: Network, params: Params):
     """Query points, then training and validation points: features by name, target,
     predicted probability and class (and one probability column a class when there
-    are more than two)."""
+    are more than two). Columns in this order: kind, name, the features (one a feature,
+    in ``dataset.feature_names`` order), target, [p_<class> ...], probability, predicted:
+    readers find them by position, as a feature may be called anything. A row whose
+    output is not finite (a diverged network) has an empty ``predicted``."""
     import pandas as pd
 
     from ..core.network import predict
@@ -215,6 +324,8 @@ def predictions_frame(dataset, net: Network, params: Params):
                 frame[f"p_{name}"] = out[:, c]
             frame["probability"] = out.max(axis=1)
             guess = out.argmax(axis=1)
-        frame["predicted"] = [dataset.class_names[i] for i in guess]
+        # A diverged network's NaN output predicts nothing: no class rather than class 0.
+        known = np.isfinite(out).all(axis=1)
+        frame["predicted"] = [dataset.class_names[i] if k else "" for i, k in zip(guess, known)]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

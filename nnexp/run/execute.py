@@ -62,18 +62,23 @@ def provenance(cfg) -> dict:
     }
 
 
+# Seconds before the bar first shows: a run done sooner never draws one.
+PROGRESS_DELAY = 0.5
+
+
 def _progress(cfg, epochs: int):
-    """A tqdm bar over epochs on a terminal; None when output is not one."""
+    """A tqdm bar over epochs on a terminal; None when output is not one. It appears
+    only after PROGRESS_DELAY and is wiped when it closes (``leave=False``), so it leaves
+    no ``0%|...| 0/N`` line behind for the next log line to be glued to."""
     if not cfg.progress or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    return tqdm(total=epochs, unit="epoch", leave=False, dynamic_ncols=True)
+    return tqdm(total=epochs, unit="epoch", leave=False, dynamic_ncols=True, delay=PROGRESS_DELAY)
 
 
 def fit(cfg, setup: Setup) -> History:
     """Train a built setup, with a progress bar on a terminal."""
-    bar = _progress(cfg, cfg.epochs)
     done = [0]
     snap = learning.recorder(
         setup.dataset, setup.params, cfg.epochs, setup.train_kwargs["log_every"], cfg.snapshots
@@ -94,6 +99,8 @@ def fit(cfg, setup: Setup) -> History:
         len(setup.data.X),
         cfg.epochs,
     )
+    # After the log line: a bar drawn before it would have the line glued to its end.
+    bar = _progress(cfg, cfg.epochs)
     try:
         history = train(
             setup.net,
@@ -213,21 +220,52 @@ def stopping(history: History, diverged: bool) -> dict:
 
 
 def write_run(out_dir: Path, setup: Setup, history: History, summary: dict) -> None:
+    """The run folder, results first: the tables and the model, then the figures and the
+    pages, each of which may fail alone (logged as a warning, named in ``summary.json``'s
+    ``figure_errors``, the run's status kept), then ``summary.json``, which marks the run
+    finished."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # A diverged network's NaN and inf outputs are expected, and written as such: no
+    # RuntimeWarning for each of them on the terminal.
+    with np.errstate(all="ignore"):
+        _write_results(out_dir, setup, history, summary)
+    artifacts.write_json(out_dir / artifacts.SUMMARY, summary)
+
+
+def _write_results(out_dir: Path, setup: Setup, history: History, summary: dict) -> None:
     from . import figures, report
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     metrics = artifacts.metrics_frame(history)
     artifacts.write_frame(out_dir / artifacts.METRICS, metrics)
     artifacts.write_frame(
         out_dir / artifacts.PREDICTIONS,
         artifacts.predictions_frame(setup.dataset, setup.net, setup.params),
+        na_rep=artifacts.NAN,
     )
     artifacts.save_model(out_dir / artifacts.MODEL, setup.net, setup.params, setup.dataset)
-    drawn = figures.run_plots(out_dir, metrics, setup.dataset, setup.net, setup.params)
-    drawn += learning.write(out_dir, setup.dataset, setup.net, setup.snapshots, metrics)
+    setting = report.short_setting(summary.get("command", ""))
+    loss = (summary.get("config") or {}).get("loss")
+    drawn, errors = figures.run_plots(
+        out_dir, metrics, setup.dataset, setup.net, setup.params, setting=setting, loss=loss
+    )
+    try:
+        drawn += learning.write(out_dir, setup.dataset, setup.net, setup.snapshots, metrics)
+    except Exception as error:  # like a figure: logged and named, the results kept
+        errors[artifacts.LEARNING_PAGE] = f"{type(error).__name__}: {error}"
+        log.warning("%s not drawn: %s", artifacts.LEARNING_PAGE, errors[artifacts.LEARNING_PAGE])
+        for name in (artifacts.LEARNING_PAGE, artifacts.LEARNING_GIF):
+            (out_dir / name).unlink(missing_ok=True)
     summary["plots"] = [p.name for p in drawn]
-    report.write_report(out_dir, summary, setup.dataset, setup.net)
-    artifacts.write_json(out_dir / artifacts.SUMMARY, summary)
+    summary["figure_errors"] = errors  # the pages say what is missing, and why
+    for name in report.RENDERERS:
+        try:
+            report.write_report(out_dir, summary, setup.dataset, setup.net, name)
+        except Exception as error:  # a page is never worth a run's results either
+            errors[name] = f"{type(error).__name__}: {error}"
+            log.warning("%s not written: %s", name, errors[name])
+            (out_dir / name).unlink(missing_ok=True)
+    if not errors:
+        del summary["figure_errors"]
 
 
 def record_failure(out_dir: Path, cfg, error: BaseException, command: str) -> dict:

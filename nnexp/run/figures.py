@@ -15,9 +15,12 @@ log axes carry no minor ticks.
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -28,8 +31,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator, PercentFormatter
 from PIL import Image
 
+from ..core.losses import LOSSES
 from ..core.network import predict
 from . import artifacts
+from .report import loss_label, summed_over_rows
+
+log = logging.getLogger("nnexp")
 
 DPI = 100
 GRID = 200  # decision-boundary grid points a side: smooth enough, 40 000 predictions
@@ -54,18 +61,38 @@ MANY_CLASS_COLOURS = (
 _figures = threading.local()  # this thread's reusable figures, by name
 
 
-def run_plots(out_dir: Path, metrics, dataset, net, params) -> list[Path]:
+def run_figures(metrics, dataset, net, params, setting: str = "", loss: str | None = None):
+    """The figures this run gets, by file name: ``{name: () -> PNG bytes}``, drawn only
+    when called, so each can fail alone. ``setting``: the overrides that made the run
+    (``seed=7 lr=10``), put in each title so the figures of a sweep's jobs tell apart.
+    ``loss``: the loss's name, to plot a loss summed over rows per row."""
+    title = f"{dataset.name}: {setting}" if setting else dataset.name
+    rows = (len(dataset.X), 0 if dataset.X_val is None else len(dataset.X_val))
+    figures = {artifacts.CURVES: lambda: curves_png(metrics, title, loss=loss, rows=rows)}
+    if dataset.two_d:
+        figures[artifacts.BOUNDARY] = lambda: boundary_png(dataset, net, params, setting)
+    return figures
+
+
+def run_plots(
+    out_dir: Path, metrics, dataset, net, params, setting: str = "", loss: str | None = None
+) -> tuple[list[Path], dict[str, str]]:
     """Write ``curves.png`` (and ``decision_boundary.png`` for 2-D data) into ``out_dir``.
 
     ``metrics``: the DataFrame of ``artifacts.metrics_frame`` (epoch, loss, accuracy,
-    optionally val_loss and val_accuracy). Returns the paths written."""
+    optionally val_loss and val_accuracy). Returns (the paths written, ``{file name:
+    error}`` for each figure that failed). A figure that fails is logged as a warning and
+    left out; it never takes the run's results, or the other figure, with it."""
     out_dir = Path(out_dir)
-    paths = [artifacts.write_bytes(out_dir / artifacts.CURVES, curves_png(metrics, dataset.name))]
-    if dataset.two_d:
-        paths.append(
-            artifacts.write_bytes(out_dir / artifacts.BOUNDARY, boundary_png(dataset, net, params))
-        )
-    return paths
+    paths, errors = [], {}
+    for name, draw in run_figures(metrics, dataset, net, params, setting, loss).items():
+        try:
+            paths.append(artifacts.write_bytes(out_dir / name, draw()))
+        except Exception as error:  # a figure is never worth a run's results
+            errors[name] = f"{type(error).__name__}: {error}"
+            log.warning("%s not drawn: %s", name, errors[name])
+            (out_dir / name).unlink(missing_ok=True)  # no stale figure from an earlier try
+    return paths, errors
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -90,6 +117,8 @@ def _reused(name: str, build):
     if name not in cache:
         cache[name] = build()
     fig, axes, kept = cache[name]
+    for legend in list(fig.legends):
+        legend.remove()
     for ax in axes:
         for artist in [*ax.lines, *ax.collections, *ax.images, *ax.texts]:
             artist.remove()
@@ -110,31 +139,50 @@ def _new_figure(width: float, height: float) -> Figure:
 
 # --- training curves -------------------------------------------------------------------
 
+TRAIN, VALIDATION, BEST, DIVERGED = "C0", "C1", "C2", "C3"
+
 
 def _build_curves():
-    fig = _new_figure(10.0, 4.0)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.22)
+    fig = _new_figure(10.0, 4.4)
+    # The bottom strip holds the legend: below the panels, it covers no line.
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.22, top=0.9, wspace=0.22)
     loss_ax, acc_ax = axes = fig.subplots(1, 2)
     for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.grid(True, alpha=0.3)
-    return fig, list(axes), None
+    # Kept: the title, drawn on top of the kept background like the lines (curves_png).
+    return fig, list(axes), fig.suptitle("", fontweight="bold")
 
 
-def curves_figure(metrics, title: str) -> Figure:
+def curves_figure(
+    metrics, title: str, loss: str | None = None, rows: tuple[int, int] | None = None
+) -> Figure:
     """Loss (log scale when it spans two decades or more) and accuracy over epochs,
-    training solid and validation dashed. NaN and inf rows (a diverged run) are left
-    out, and the first of them is marked with a dotted line."""
-    fig, (loss_ax, acc_ax), _ = _reused("curves", _build_curves)
-    fig.suptitle(f"{title}: training curves", fontweight="bold")
+    training solid and validation dashed, the best epoch (lowest validation loss, else
+    training loss) ringed, one legend below both panels. NaN and inf rows (a diverged
+    run) are left out, and the first of them is marked with a dotted line.
+
+    ``loss`` names the loss; one summed over rows (``sse``) is divided by ``rows``
+    (training rows, validation rows), so the training and validation curves, over
+    different row counts, read on one scale."""
+    fig, (loss_ax, acc_ax), suptitle = _reused("curves", _build_curves)
+    suptitle.set_text(title)
+    per_row = rows is not None and loss in LOSSES and summed_over_rows(loss)
+    divisor = {"loss": rows[0], "val_loss": rows[1]} if per_row and rows else {}
+    loss_ax.set_ylabel(loss_label(loss) if loss else "loss")
     epoch = metrics["epoch"].to_numpy(dtype=float)
+    series = {
+        c: metrics[c].to_numpy(dtype=float) / max(divisor.get(c, 1), 1)
+        for c in ("loss", "accuracy", "val_loss", "val_accuracy")
+        if c in metrics
+    }
     diverged = None
     for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
         for column, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
-            if column not in metrics:
+            if column not in series:
                 continue
-            values = metrics[column].to_numpy(dtype=float)
+            values = series[column]
             finite = np.isfinite(values)
             # A handful of logged epochs would be invisible as a bare line.
             marker = "o" if finite.sum() < 20 else None
@@ -146,27 +194,55 @@ def curves_figure(metrics, title: str) -> Figure:
                 markersize=3,
                 linewidth=1.5,
                 label=label,
-                color="C0" if label == "train" else "C1",
+                color=TRAIN if label == "train" else VALIDATION,
             )
             if name == "loss" and not finite.all():
                 first = epoch[~finite][0]
                 diverged = first if diverged is None else min(diverged, first)
-    losses = np.concatenate(
-        [metrics[c].to_numpy(dtype=float) for c in ("loss", "val_loss") if c in metrics]
-    )
+    losses = np.concatenate([series[c] for c in ("loss", "val_loss") if c in series])
     if not _log_scale_if_wide(loss_ax, losses):
         _round_limits(loss_ax, losses)
-    if diverged is not None:
+    best = _best_epoch(series, epoch)
+    if best is not None:
+        column, at, value = best
         for ax in (loss_ax, acc_ax):
-            ax.axvline(diverged, color="0.3", linestyle=":", label=f"diverged (epoch {diverged:g})")
+            ax.axvline(at, color=BEST, linestyle="-.", linewidth=1.0, alpha=0.7)
+        loss_ax.plot(
+            [at],
+            [value],
+            "o",
+            markersize=9,
+            markerfacecolor="none",
+            markeredgecolor=BEST,
+            markeredgewidth=2,
+            label=f"best {column.replace('val_loss', 'validation loss')} (epoch {at:g})",
+        )
+    if diverged is not None:
+        labels: tuple[str | None, ...] = (f"diverged (epoch {diverged:g})", None)
+        for ax, entry in zip((loss_ax, acc_ax), labels):
+            ax.axvline(diverged, color=DIVERGED, linestyle=":", linewidth=1.5, label=entry)
     acc_ax.set_ylim(-0.03, 1.03)
     acc_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    # One legend serves both panels: they share their line styles.
-    loss_ax.legend(loc="upper right", fontsize=9)
+    # One legend serves both panels (they share their line styles), under them.
+    handles, labels = loss_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
     return fig
 
 
-# Renderings of the curves figure without its lines and legend, by everything that
+def _best_epoch(series: dict, epoch: np.ndarray) -> tuple[str, float, float] | None:
+    """(the column ranked, its best epoch, its value there): the lowest finite validation
+    loss where a split was held out, else the lowest training loss; None when no value
+    is finite. Ties go to the earliest epoch, as in the run's summary."""
+    for column in ("val_loss", "loss"):
+        values = series.get(column)
+        if values is None or not np.isfinite(values).any():
+            continue
+        i = int(np.nanargmin(np.where(np.isfinite(values), values, np.nan)))
+        return column, float(epoch[i]), float(values[i])
+    return None
+
+
+# Renderings of the curves figure without its lines, legend and title, by everything that
 # decides their pixels: a sweep's runs mostly share axes limits (see _round_limits).
 BACKGROUNDS_KEPT = 8
 
@@ -178,22 +254,18 @@ def _agg(fig: Figure) -> FigureCanvasAgg:
     return canvas
 
 
-def curves_png(metrics, title: str) -> bytes:
+def curves_png(
+    metrics, title: str, loss: str | None = None, rows: tuple[int, int] | None = None
+) -> bytes:
     """``curves_figure`` as PNG bytes, drawn with Matplotlib's blitting: everything but
-    the lines and the legend (axes, ticks, labels, title: four fifths of the drawing) is
-    rendered once for each set of axes limits and kept; a run with the same limits
-    restores it and draws only its own lines and legend on top."""
-    fig = curves_figure(metrics, title)
+    the lines, the legend and the title (axes, ticks, labels: four fifths of the drawing)
+    is rendered once for each set of axes limits and kept; a run with the same limits
+    restores it and draws only its own lines, legend and title on top."""
+    fig = curves_figure(metrics, title, loss, rows)
     canvas = _agg(fig)
-    own = [
-        (ax, artist)
-        for ax in fig.axes
-        for artist in [*ax.lines, *([ax.legend_] if ax.legend_ else [])]
-    ]
-    key = (
-        fig.get_suptitle(),
-        tuple((ax.get_xlim(), ax.get_ylim(), ax.get_yscale()) for ax in fig.axes),
-    )
+    own: list[tuple[Any, Any]] = [(ax, artist) for ax in fig.axes for artist in ax.lines]
+    own += [(fig, artist) for artist in [*fig.legends, _figures.curves[2]]]
+    key = tuple((ax.get_xlim(), ax.get_ylim(), ax.get_yscale(), ax.get_ylabel()) for ax in fig.axes)
     kept = _figures.__dict__.setdefault("curves_backgrounds", {})
     if key not in kept:
         for _, artist in own:
@@ -205,8 +277,8 @@ def curves_png(metrics, title: str) -> bytes:
             del kept[next(iter(kept))]  # the oldest
         kept[key] = canvas.copy_from_bbox(fig.bbox)
     canvas.restore_region(kept[key])
-    for ax, artist in own:
-        ax.draw_artist(artist)
+    for owner, artist in own:
+        owner.draw_artist(artist)
     return _png(np.asarray(canvas.buffer_rgba())[..., :3])
 
 
@@ -218,8 +290,11 @@ def _round_limits(ax, values: np.ndarray) -> None:
         return
     low, high = ax.yaxis.get_major_locator().nonsingular(values.min(), values.max())
     ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    # On a span of a few ulps (a loss settled at 0.9999999999999999) the ticks are
+    # rounded too and may all miss one side: the data's own edge is then the limit.
+    below, above = ticks[ticks <= low], ticks[ticks >= high]
     ax.set_autoscaley_on(False)
-    ax.set_ylim(ticks[ticks <= low].max(), ticks[ticks >= high].min())
+    ax.set_ylim(below.max() if below.size else low, above.min() if above.size else high)
 
 
 def _log_scale_if_wide(ax, values: np.ndarray) -> bool:
@@ -250,12 +325,13 @@ def _log_scale_if_wide(ax, values: np.ndarray) -> bool:
 # sweep of a hundred seeds renders the text and markers once instead of a hundred times.
 
 
-def boundary_png(dataset, net, params) -> bytes:
+def boundary_png(dataset, net, params, setting: str = "") -> bytes:
     """The decision-boundary PNG of a 2-D dataset: the network's prediction over a grid
     covering every point with a margin, under the training points (circles), validation
     points (triangles) and named queries (stars). One output or two: bands of
     P(class 1) and the 0.5 line. More classes: the argmax class's colour, fading to white
-    as confidence falls, with lines between classes."""
+    as confidence falls, with lines between classes. ``setting`` (the run's overrides)
+    is the title's second line."""
     xx, yy = _grid(dataset)  # (G, G) each
     grid = np.column_stack([xx.ravel(), yy.ravel()])  # (G*G, 2)
     out = predict(net, params, dataset.transform(grid))  # (G*G, k)
@@ -277,9 +353,40 @@ def boundary_png(dataset, net, params) -> bytes:
     covered = overlay.premultiplied[top:bottom, left:right]  # (h, w, 3)
     see_through = overlay.transparency[top:bottom, left:right]  # (h, w, 1)
     image[top:bottom, left:right] = np.round(255.0 * (covered + rgb * see_through))
+    picture = Image.fromarray(image)
+    if setting:
+        _subtitle(picture, setting, overlay.subtitle_at)
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="png", compress_level=3)
+    picture.save(buffer, format="png", compress_level=3)
     return buffer.getvalue()
+
+
+SUBTITLE_PX = 14  # Matplotlib's 10 points at DPI 100
+
+
+@lru_cache(maxsize=1)
+def _font():
+    """Matplotlib's own sans-serif (DejaVu Sans ships with it) for Pillow to draw with."""
+    from matplotlib import font_manager
+    from PIL import ImageFont
+
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans"), SUBTITLE_PX)
+
+
+def _subtitle(picture: Image.Image, text: str, centre_y: int) -> None:
+    """Draw ``text`` centred on row ``centre_y``, cut with "…" to the picture's width.
+    Drawn by Pillow onto the finished pixels: the rest of the figure is the same for
+    every run of a sweep and kept (see _overlay); only this line differs."""
+    from PIL import ImageDraw
+
+    font, room = _font(), picture.width - 20
+    if font.getlength(text) > room:
+        while text and font.getlength(text + "…") > room:
+            text = text[:-1]
+        text += "…"
+    ImageDraw.Draw(picture).text(
+        (picture.width / 2, centre_y), text, fill=(40, 40, 40), font=font, anchor="mm"
+    )
 
 
 def _band_colours() -> np.ndarray:
@@ -343,6 +450,7 @@ class _Overlay:
     premultiplied: np.ndarray
     transparency: np.ndarray
     box: tuple[int, int, int, int]  # the axes' pixels: top, bottom, left, right
+    subtitle_at: int  # the pixel row the title's second line (the setting) is centred on
 
 
 _overlays = threading.local()
@@ -371,12 +479,28 @@ def _overlay(dataset, net, two: bool) -> _Overlay:
     return cache[key]
 
 
+# Where a query's label may sit, tried in this order: (dx, dy) points from the star, and
+# the text's alignment there.
+LABEL_PLACES = (
+    (8, 8, "left", "bottom"),
+    (-8, 8, "right", "bottom"),
+    (8, -8, "left", "top"),
+    (-8, -8, "right", "top"),
+    (0, 12, "center", "bottom"),
+    (0, -12, "center", "top"),
+    (12, 0, "left", "center"),
+    (-12, 0, "right", "center"),
+)
+
+
 def _draw_overlay(dataset, net, two: bool) -> _Overlay:
     names = list(dataset.class_names)
     colours = TWO_CLASS_COLOURS if two else MANY_CLASS_COLOURS
-    fig = _new_figure(7.2, 5.6)
+    fig = _new_figure(7.2, 6.2)
     fig.patch.set_alpha(0.0)
-    fig.subplots_adjust(left=0.1, right=0.9 if two else 0.97, bottom=0.1, top=0.92)
+    # Top: the title's two lines. Bottom: the axis label, then the legend: outside the
+    # axes, it covers no point and no part of the boundary.
+    fig.subplots_adjust(left=0.1, right=0.9 if two else 0.97, bottom=0.165, top=0.88)
     ax = fig.subplots()
     ax.patch.set_alpha(0.0)
     if two:
@@ -424,27 +548,29 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
             label="query",
             zorder=4,
         )
-        for (x, y), name in zip(dataset.queries, dataset.query_names):
-            ax.annotate(
-                name,
-                (x, y),
-                xytext=(8, 8),
-                textcoords="offset points",
-                fontsize=9,
-                zorder=5,
-                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5", alpha=0.85),
-            )
     xx, yy = _grid(dataset)
     ax.set_xlim(xx[0, 0], xx[0, -1])
     ax.set_ylim(yy[0, 0], yy[-1, 0])
     ax.set_xlabel(dataset.feature_names[0])
     ax.set_ylabel(dataset.feature_names[1])
-    ax.set_title(
+    title = fig.suptitle(
         f"{dataset.name}: decision boundary of a {'-'.join(map(str, net.sizes))} "
         f"{net.activation} network",
         fontweight="bold",
+        y=0.985,
+        va="top",
     )
-    ax.legend(title="class", loc="best", fontsize=9, title_fontsize=9, framealpha=0.9)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=min(len(handles), 4),
+        fontsize=9,
+        frameon=False,
+        borderaxespad=0.3,
+    )
+    _label_queries(fig, ax, dataset)
     canvas = _agg(fig)
     canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba(), dtype=np.float32) / 255.0  # (H, W, 4), top row first
@@ -454,7 +580,54 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
     over_white = np.round(255.0 * (premultiplied + transparency)).astype(np.uint8)
     x0, y0, x1, y1 = np.round(ax.get_window_extent().extents).astype(int)  # y from the bottom
     height = rgba.shape[0]
-    return _Overlay(over_white, premultiplied, transparency, (height - y1, height - y0, x0, x1))
+    # The second title line: halfway between the first line's foot and the axes' top.
+    title_foot = height - title.get_window_extent().y0
+    subtitle_at = int(round((title_foot + (height - y1)) / 2))
+    return _Overlay(
+        over_white, premultiplied, transparency, (height - y1, height - y0, x0, x1), subtitle_at
+    )
+
+
+def _label_queries(fig, ax, dataset) -> None:
+    """Name each query beside its star, at the first of LABEL_PLACES where the label's box
+    covers no training, validation or query point, no earlier label and stays inside the
+    axes; failing that, where it covers the fewest points. Judged in pixels, with the
+    figure's layout final."""
+    if not len(dataset.queries):
+        return
+    renderer = fig.canvas.get_renderer()
+    points = [dataset.X, dataset.queries] + ([dataset.X_val] if dataset.X_val is not None else [])
+    pixels = ax.transData.transform(np.concatenate([p for p in points if len(p)]))  # (m, 2)
+    frame = ax.get_window_extent(renderer)
+    taken: list = []
+    for (x, y), name in zip(dataset.queries, dataset.query_names):
+        label = ax.annotate(
+            name,
+            (x, y),
+            xytext=LABEL_PLACES[0][:2],
+            textcoords="offset points",
+            fontsize=9,
+            zorder=5,
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.5", alpha=0.75),
+        )
+        scores: list[tuple[int, int]] = []
+        for dx, dy, ha, va in LABEL_PLACES:
+            label.set_position((dx, dy))
+            label.set_ha(ha)
+            label.set_va(va)
+            box = label.get_window_extent(renderer).padded(3)
+            inside = (pixels >= [box.x0, box.y0]) & (pixels <= [box.x1, box.y1])  # (m, 2)
+            covered = int(inside.all(axis=1).sum())
+            outside = not (frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1))
+            overlaps = sum(box.overlaps(other) for other in taken)
+            scores.append((covered + overlaps + 100 * outside, len(scores)))
+            if scores[-1][0] == 0:
+                break
+        dx, dy, ha, va = LABEL_PLACES[min(scores)[1]]
+        label.set_position((dx, dy))
+        label.set_ha(ha)
+        label.set_va(va)
+        taken.append(label.get_window_extent(renderer).padded(3))
 
 
 def _grid(dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.network import predict
 from . import artifacts
-from .artifacts import load_model, read_summary
+from .artifacts import DamagedModel, load_model, read_summary
 
 MODEL = artifacts.MODEL
 PROG = "nnexp predict"
@@ -113,6 +113,9 @@ def describe(point: np.ndarray, out: np.ndarray, features: list[str], classes: l
     ``x1=1 x2=0 x3=0 -> 0.99993704 (class 1)``. One output is P(classes[1]); several
     are a probability a class, and every class's is listed."""
     inputs = " ".join(f"{name}={value:.15g}" for name, value in zip(features, point))
+    if np.isnan(out).any():
+        shown = " ".join(f"{float(v):.8g}" for v in out)
+        return f"{inputs} -> {shown} (no class: the network's output is not a number)"
     if len(out) == 1:
         p = float(out[0])
         return f"{inputs} -> {p:.8f} (class {classes[int(p >= 0.5)]})"
@@ -165,11 +168,15 @@ def main(argv: list[str] | None = None) -> int:
         path = model_path(args.run)
         try:
             net, params, meta = load_model(path)
+        except DamagedModel as error:  # its parts do not make one network
+            raise PredictError(f"model file is damaged: {path}: {error}") from None
         except Exception as error:  # a truncated or foreign file: say so, no traceback
             raise PredictError(f"cannot read {path}: {type(error).__name__}: {error}") from None
         features, classes = meta["feature_names"], meta["class_names"]
         X = parse_points(args.values, features) if args.values else ask(features)
-        out = predict(net, params, (X - meta["shift"]) / meta["scale"])  # (q, k)
+        # A diverged run's model answers NaN: said in words below, not as a warning here.
+        with np.errstate(all="ignore"):
+            out = predict(net, params, (X - meta["shift"]) / meta["scale"])  # (q, k)
     except PredictError as error:
         one_line = " ".join(str(error).splitlines())
         print(f"{PROG}: error: {one_line}", file=sys.stderr)

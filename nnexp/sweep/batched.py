@@ -17,7 +17,17 @@ from ..core.optim import OPTIMIZERS, coefficients
 from ..core.stacked import per_replica, replica_histories, stack, unstack
 from ..core.train import History, train
 from ..run import learning
-from ..run.setup import Setup, build, coefficient_option, load_dataset, select
+from ..run.setup import (
+    DEFAULT_MAX_MEMORY_GB,
+    GIB,
+    ConfigError,
+    Setup,
+    build,
+    coefficient_option,
+    load_dataset,
+    memory_estimate,
+    select,
+)
 
 # Options that may differ between the replicas of one group. Everything else (dataset,
 # architecture, activation, loss, batching, epochs, dtype, logging) defines the group.
@@ -66,6 +76,17 @@ def train_group(cfgs: list) -> list[tuple[Setup, History]]:
     job's (Setup, History) as if it had trained alone."""
     first = cfgs[0]
     dataset = load_dataset(first.dataset)
+    need = (
+        len(cfgs) * memory_estimate(first, len(dataset.X), dataset.n_features, dataset.n_classes)[0]
+    )
+    limit = float(first.get("max_memory_gb", None) or DEFAULT_MAX_MEMORY_GB)
+    if need > limit * GIB:
+        # Stacked, the replicas' arrays are alive at once; each job alone may still fit
+        # (the launcher then trains them one by one).
+        raise ConfigError(
+            f"{len(cfgs)} replicas together would need about {need / GIB:.3g} GiB, more "
+            f"than max_memory_gb={limit:g}"
+        )
     setups = [build(cfg, dataset) for cfg in cfgs]
     params = stack([s.params for s in setups])
     rule = OPTIMIZERS[first.optimizer.name]
