@@ -4,9 +4,8 @@ forward and backward passes.
 Convention: rows are samples and a layer computes ``z = a @ W + b``, so a weight matrix
 is ``(fan_in, fan_out)`` and a bias is ``(1, fan_out)``. Every array may carry a leading
 replica axis ``R`` (``W: (R, fan_in, fan_out)``, ``X: (R, n, d)`` or shared ``(n, d)``):
-the same code trains one network or R copies at once; ``stacked`` holds what that axis
-needs (its products, and the first layer of replicas on a shared input, which
-``Buffers.wide`` hands to the passes).
+the same code trains one network or R copies at once (``stacked`` holds what that axis
+needs).
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from . import stacked
 from .activations import ACTIVATIONS, Activation
 
 # A NumPy Generator, or the legacy RandomState the tutorial presets draw from.
@@ -131,9 +129,10 @@ _NONES: tuple[None, ...] = (None,) * 1024
 
 
 def _matmul_for(a: np.ndarray) -> Callable[..., np.ndarray]:
-    # np.dot is the cheapest product for plain matrices; stacked replicas need
-    # matmul's broadcasting (and their own, see ``stacked.matmul``).
-    return np.dot if a.ndim == 2 else stacked.matmul
+    # np.dot is the cheapest product for plain matrices; stacked replicas need matmul's
+    # loop over the replicas, one BLAS call each, as their own networks make it (see
+    # ``stacked``).
+    return np.dot if a.ndim == 2 else np.matmul
 
 
 @dataclass
@@ -145,16 +144,13 @@ class Buffers:
 
     ``acts[l]``: ``(..., n, sizes[l + 1])``, one per layer; ``deltas[l]`` and
     ``derivatives[l]`` the same for the hidden layers only; ``grads``: the parameters'
-    shapes; ``ones``: ``(1, n)``, see ``_row_sums``. ``wide``: replicas on a shared
-    input, the first hidden layer's arrays replica-middle (``stacked.SideBySide``); None
-    otherwise."""
+    shapes; ``ones``: ``(1, n)``, see ``_row_sums``."""
 
     acts: list[np.ndarray]
     deltas: list[np.ndarray]
     derivatives: list[np.ndarray]
     grads: Params
     ones: np.ndarray
-    wide: stacked.SideBySide | None = None
 
     @classmethod
     def like(cls, net: Network, params: Params, X: np.ndarray) -> Buffers:
@@ -173,7 +169,6 @@ class Buffers:
                 [np.empty_like(b) for b in params.biases],
             ),
             ones=np.ones((1, X.shape[-2]), dtype),
-            wide=stacked.SideBySide.like(W, X, hidden),
         )
 
 
@@ -183,8 +178,6 @@ def _row_sums(delta: np.ndarray, ones: np.ndarray | None, out: np.ndarray | None
     of products gives each replica the same bits as its own network's product would."""
     if ones is None:
         ones = np.ones((1, delta.shape[-2]), delta.dtype)
-    if delta.ndim == 3:  # maybe replica-middle (stacked.SideBySide)
-        delta = stacked.replica_first(delta)
     return (np.dot if delta.ndim == 2 else np.matmul)(ones, delta, out=out)
 
 
@@ -199,17 +192,13 @@ def forward(
     ``train`` do this for you)."""
     mm = _matmul_for(params.weights[0])
     outs: Sequence[Any] = buffers.acts if buffers else _NONES  # Any: an array or None
-    wide = buffers.wide if buffers else None
     acts = [X]
     a = X
     for W, b, act, out in zip(params.weights, params.biases or _NONES, net.activations, outs):
-        if wide is not None and a is X:
-            a = wide.forward(X, W, b, act, out)
-        else:
-            z = mm(a, W, out)  # (..., n, fan_out)
-            if b is not None:
-                z += b  # broadcast (..., 1, fan_out)
-            a = act.function(z, z)  # z is not needed once activated: overwrite it
+        z = mm(a, W, out)  # (..., n, fan_out)
+        if b is not None:
+            z += b  # broadcast (..., 1, fan_out)
+        a = act.function(z, z)  # z is not needed once activated: overwrite it
         acts.append(a)
     return acts
 
@@ -232,14 +221,11 @@ def backward(
     """Gradients of the loss, given ``delta = dL/dz`` of the output layer (..., n, k).
 
     Returns a Params of gradients with the parameters' shapes: ``buffers.grads``, written
-    in place, when ``buffers`` are given. ``acts`` must come from ``forward`` with the
-    same buffers (replicas on a shared input read their first layer's activation from
-    ``buffers.wide``)."""
+    in place, when ``buffers`` are given."""
     mm = _matmul_for(params.weights[0])
     derivative = net.hidden_derivative
     weights = params.weights
     last = len(weights) - 1
-    wide = buffers.wide if buffers else None
     # Any: arrays with buffers, None (fresh arrays) without.
     grads_w: list[Any]
     grads_b: list[Any]
@@ -257,9 +243,7 @@ def backward(
         grads_w[l] = mm(acts[l].mT, delta, grads_w[l])  # (..., fan_in, fan_out)
         if grads_b:
             grads_b[l] = _row_sums(delta, ones, grads_b[l])  # (..., 1, fan_out)
-        if l == 1 and wide is not None:
-            delta = wide.backward(delta, weights[1], derivative)  # (R, n, h) replica-middle
-        elif l:
+        if l:
             slope = derivative(acts[l], derivatives[l - 1])  # (..., n, fan_in)
             delta = mm(delta, weights[l].mT, deltas[l - 1])  # (..., n, fan_in)
             delta *= slope

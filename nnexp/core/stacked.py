@@ -7,16 +7,14 @@ leading replica axis ``R`` (``W: (R, fan_in, fan_out)``, ``X: (R, n, d)`` or sha
 
 - ``stack`` / ``unstack``: R single networks' parameters <-> one stacked ``Params``, and
   ``replica_histories``: each replica's own ``History`` out of the stacked one;
-- ``matmul``: a product for stacked replicas. On a shared input the R first-layer
-  products are one GEMM with the replicas side by side, ``(n, d) @ (d, R*h) -> (n, R*h)``,
-  instead of R tiny GEMMs whose call overhead would dominate;
-- the replica-middle layout: that GEMM's output, memory ``(n, R, h)`` seen as ``(R, n, h)``
-  (``replica_middle``). ``SideBySide`` holds the first hidden layer's activation, slope
-  and delta in it, and ``lay_side_by_side`` lays the first weight matrix out so, so the
-  GEMMs read and write it with no copy. Everything a replica multiplies on its own stays
-  replica-first, each replica's matrices contiguous exactly as in its own network: BLAS
-  rounds some small products differently when a matrix's leading dimension changes.
-  ``relaid`` is the one copy between the layouts;
+- products: ``np.matmul`` over the replica axis, each replica's matrices contiguous, so
+  every replica's product is the very BLAS call its own network makes (same routine,
+  shapes and strides) and rounds the same on any BLAS. Cheaper-looking alternatives do
+  not: one GEMM over the replicas laid side by side, ``(n, d) @ (d, R*h)``, rounds
+  differently from R products of ``(n, d) @ (d, h)`` wherever the kernel picks its code
+  path by the matrix's width or stride (OpenBLAS's SkylakeX kernels for a one-row input,
+  whose two-column tail and four-column blocks order their fused multiply-adds
+  differently; any kernel once the inner dimension is long enough to be blocked);
 - per-replica coefficients: ``coefficient``, ``one_minus_power`` and ``per_replica`` give
   the optimisers an ``(R, 1, 1)`` array of values that round as each replica's own
   Python float does.
@@ -24,13 +22,12 @@ leading replica axis ``R`` (``W: (R, fan_in, fan_out)``, ``X: (R, n, d)`` or sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from .activations import Activation
     from .network import Params
     from .train import History
 
@@ -57,17 +54,6 @@ def n_replicas(params: Params) -> int | None:
     """R for stacked parameters, None for one network."""
     W = params.weights[0]
     return W.shape[0] if W.ndim == 3 else None
-
-
-def lay_side_by_side(params: Params) -> None:
-    """For replicas trained on a shared input: lay the first weight matrix out
-    replica-middle, in place (same values, new memory), so that the first layer's GEMM
-    reads it and its gradient's GEMM writes it with no copy. Its only products are those
-    GEMMs, so no replica's bits change; a one-column matrix is left alone (no GEMM)."""
-    W = params.weights[0]
-    if W.ndim == 3 and W.shape[-1] > 1 and _side_by_side(W) is None:
-        R, rows, cols = W.shape
-        params.weights[0] = relaid(W, replica_middle(R, rows, cols, W.dtype))
 
 
 def permutations(rngs: list[Any], n: int) -> np.ndarray:
@@ -115,129 +101,6 @@ def replica_histories(log_every: int, epochs: int, history: History) -> list[His
         )
         replicas.append(own)
     return replicas
-
-
-# --- layouts -------------------------------------------------------------------------
-
-
-def replica_middle(R: int, rows: int, cols: int, dtype: Any = np.float64) -> np.ndarray:
-    """An empty ``(R, rows, cols)`` array whose memory is ``(rows, R, cols)``: each
-    replica's block side by side (see the module's docstring)."""
-    return np.empty((rows, R, cols), dtype).transpose(1, 0, 2)
-
-
-def _side_by_side(a: np.ndarray) -> np.ndarray | None:
-    """A replica-middle ``(R, rows, cols)`` array -> the ``(rows, R*cols)`` view of its
-    memory; None for any other layout, where no such view exists."""
-    R, rows, cols = a.shape
-    wide = a.transpose(1, 0, 2)
-    return wide.reshape(rows, R * cols) if wide.flags.c_contiguous else None
-
-
-def relaid(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Copy ``src`` into ``dst`` of the same shape and another layout (replica-middle and
-    replica-first), each row of a replica's matrix moved as one item: NumPy would
-    otherwise loop over a transposed copy one float at a time, several times slower."""
-    row = np.dtype((np.void, src.shape[-1] * src.itemsize))
-    np.copyto(dst.view(row), src.view(row))
-    return dst
-
-
-def replica_first(a: np.ndarray) -> np.ndarray:
-    """``a`` (R, rows, cols) as a contiguous array: itself, or a replica-middle one relaid."""
-    if a.flags.c_contiguous:
-        return a
-    return relaid(a, np.empty(a.shape, a.dtype))
-
-
-# --- products ------------------------------------------------------------------------
-
-
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """a @ b for stacked replicas: ``b`` carries them, ``a`` too or is shared (2-D: the
-    input or its transpose). With a shared ``a`` the R products are one GEMM on the
-    replicas laid side by side: (n, d) @ (R, d, h) -> (n, R*h) -> (R, n, h);
-    a replica-middle ``b`` or ``out`` is used in place, any other is copied. Not for one
-    column per replica (h = 1): a single network's product is then a matrix-vector one,
-    whose rounding a GEMM would not reproduce."""
-    if a.ndim == 2 and b.shape[-1] > 1:
-        R, d, h = b.shape
-        wide_b = _side_by_side(b)
-        if wide_b is None:
-            wide_b = b.transpose(1, 0, 2).reshape(d, R * h)  # a copy
-        wide_out = None if out is None else _side_by_side(out)
-        if wide_out is not None:
-            np.dot(a, wide_b, out=wide_out)
-            return out  # type: ignore[return-value]  # wide_out is a view of out
-        side_by_side = (a @ wide_b).reshape(-1, R, h).transpose(1, 0, 2)  # (R, n, h)
-        if out is None:
-            # A contiguous (R, n, h) keeps every later elementwise pass on its fast path.
-            return np.ascontiguousarray(side_by_side)
-        np.copyto(out, side_by_side)
-        return out
-    return np.matmul(a, b, out=out)
-
-
-# --- the first layer on a shared input -----------------------------------------------
-
-
-@dataclass
-class SideBySide:
-    """The first hidden layer of replicas on a shared input, as replica-middle memory
-    ``(n, R, h)`` (``.transpose(1, 0, 2)`` is the ``(R, n, h)`` view): its activation
-    (the GEMM lands there, a copy goes replica-first into the forward pass's output),
-    the activation's slope, and the delta its weights' gradient GEMM reads. Elementwise
-    passes run on the memory itself, contiguous, where NumPy skips its general iterator."""
-
-    act: np.ndarray
-    slope: np.ndarray
-    delta: np.ndarray
-
-    @classmethod
-    def like(cls, W: np.ndarray, X: np.ndarray, hidden: list[np.ndarray]) -> SideBySide | None:
-        """Arrays for a first weight matrix ``W`` and batches shaped like ``X``, given the
-        hidden layers' activation buffers; None unless replicas (3-D ``W``) share a 2-D
-        input, have a hidden layer and more than one unit in it."""
-        if W.ndim != 3 or X.ndim != 2 or not hidden or W.shape[-1] <= 1:
-            return None
-        R, n, h = hidden[0].shape
-        return cls(*(np.empty((n, R, h), hidden[0].dtype) for _ in range(3)))
-
-    def forward(
-        self,
-        X: np.ndarray,
-        W: np.ndarray,
-        b: np.ndarray | None,
-        act: Activation,
-        out: np.ndarray,
-    ) -> np.ndarray:
-        """The first layer: the GEMM lands in ``act``, activated there, where its
-        (n, R, h) memory is contiguous (NumPy's fast path for elementwise passes), then
-        copied replica-first into ``out`` (R, n, h), which is returned."""
-        z = self.act
-        matmul(X, W, z.transpose(1, 0, 2))
-        if b is not None:
-            z += b.transpose(1, 0, 2)  # (1, R, h)
-        act.function(z, z)
-        return relaid(z.transpose(1, 0, 2), out)
-
-    def backward(self, delta: np.ndarray, W: np.ndarray, derivative: Any) -> np.ndarray:
-        """The second layer's ``delta`` (R, n, k) and weights ``W`` (R, h, k) -> the first
-        hidden layer's delta (R, n, h), replica-middle, from the activation ``forward``
-        left here, ready for its weights' gradient GEMM."""
-        slope = derivative(self.act, self.slope)  # (n, R, h)
-        if delta.shape[-1] == 1:
-            # One output per replica: delta @ W.mT is an outer product, one multiplication
-            # per element. Broadcast along the replicas (contiguous copies of both sides,
-            # R innermost) it gives matmul's bits faster than matmul's generic loop over
-            # the replicas.
-            along = np.ascontiguousarray(delta[..., 0].T)[:, None, :]  # (n, 1, R)
-            weights_along = np.ascontiguousarray(W[..., 0].T)  # (h, R)
-            np.multiply(along, weights_along, out=self.delta.transpose(0, 2, 1))
-        else:
-            matmul(delta, W.mT, self.delta.transpose(1, 0, 2))
-        self.delta *= slope
-        return self.delta.transpose(1, 0, 2)  # (R, n, h)
 
 
 # --- per-replica coefficients --------------------------------------------------------

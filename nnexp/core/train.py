@@ -19,7 +19,7 @@ from .activations import ACTIVATIONS
 from .losses import LOSSES, OUTPUT_DELTAS
 from .network import Buffers, Network, Params, backward, forward, predict
 from .optim import GradientDescent, Optimizer
-from .stacked import lay_side_by_side, n_replicas, permutations
+from .stacked import n_replicas, permutations
 
 
 @dataclass
@@ -209,9 +209,7 @@ def train(
     Generator, or a list of R for stacked replicas. Metrics are evaluated on the whole
     training (and validation) set before the first epoch, every ``log_every`` epochs, at
     the last one, and at the first epoch after which the training loss is NaN or
-    infinite, where a single network stops (replicas stop one by one). Replicas that
-    all see the same batches get ``params.weights[0]`` laid out anew in memory, values
-    unchanged (``stacked.lay_side_by_side``).
+    infinite, where a single network stops (replicas stop one by one).
 
     ``monitor`` (a metric of the rows) is watched at the logged epochs when ``patience``
     or ``restore_best`` is set: ``patience`` ends a network's training once that many
@@ -240,8 +238,6 @@ def train(
             for X, Y in batches
         ]
 
-    if replicas and not shuffle:
-        lay_side_by_side(params)  # every batch is shared by the replicas
     fixed = None if shuffle else with_buffers(_fixed_batches(data, batch_size))
     start = time.perf_counter()
 
