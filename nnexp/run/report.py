@@ -39,7 +39,7 @@ CAPTIONS = {
     artifacts.LEARNING_GIF: "Watch it learn",
 }
 MISSING = "—"  # a number that is not there, or not a number (a diverged network's NaN)
-SETTING_CHARS = 90  # a figure's title holds about this many characters
+SETTING_CHARS = 72  # with the dataset name, what a 10-inch bold title holds
 
 
 # --- blocks: what a page says, before it is Markdown or HTML ---------------------------
