@@ -307,3 +307,12 @@ def test_optuna_proposes_and_scores_the_same_trials_with_either_launcher(tmp_pat
     assert_same_runs(basic, batched)
     best = [(d / "optimization_results.yaml").read_text() for d in (basic, batched)]
     assert best[0] == best[1]
+
+
+def test_sweeps_are_batched_by_default_and_basic_is_one_override_away(tmp_path):
+    args = ("dataset=xor", "dataset.n=20", "epochs=5", "seed=0,1", "hydra.launcher.n_jobs=1")
+    _, default = sweep(tmp_path, "default", *args)
+    assert replicas_trained(default) == [2]
+    basic, result = sweep(tmp_path, "basic", *args[:-1], "hydra/launcher=basic")
+    assert replicas_trained(result) == []
+    assert len(job_dirs(basic)) == 2
