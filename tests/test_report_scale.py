@@ -81,11 +81,9 @@ def test_the_report_building_benchmark_runs_on_a_tiny_budget(capsys):
 
 
 @pytest.mark.slow
-def test_200_jobs_build_well_within_the_goal(tmp_path):
-    import time
-
+def test_200_jobs_build_every_file(tmp_path):
+    # Speed is the benchmark's claim (benchmarks/report_build.py), never a timed test.
     sweep = report_build.seed_lr_sweep(tmp_path / "s", jobs=200, rows=500)
-    started = time.perf_counter()
     report.build(sweep)
-    # a loose bound for a shared machine; the benchmark prints the real number
-    assert time.perf_counter() - started < 3 * report_build.GOAL_SECONDS
+    for name in ("summary.csv", "report.md", "report.html"):
+        assert (sweep / name).is_file(), name
