@@ -125,6 +125,8 @@ def test_a_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
         "-m",
         "lr=0.1,0.2,0.5,1,2,5",
         "epochs=2000",
+        # the basic launcher's job-by-job folders (the batched one is killed in its own tests)
+        "hydra/launcher=basic",
         f"hydra.sweep.dir={where}",
     ]
     env = dict(os.environ, HYDRA_FULL_ERROR="0")
