@@ -49,20 +49,11 @@ class Timed:
 
 def nnexp_run(cfg) -> Timed:
     """Train what ``python -m nnexp`` builds from ``cfg``, timing ``train`` alone."""
-    from nnexp.core.train import train
     from nnexp.run.setup import build
 
     setup = build(cfg)
     start = time.perf_counter()
-    history = train(
-        setup.net,
-        setup.params,
-        setup.optimizer,
-        cfg.loss,
-        setup.data,
-        rng=setup.rng,
-        **setup.train_kwargs,
-    )
+    history = setup.train()
     seconds = time.perf_counter() - start
     return Timed(
         seconds,

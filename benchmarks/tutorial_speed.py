@@ -17,33 +17,15 @@ import time
 import numpy as np
 from hydra import compose, initialize_config_dir
 
-from nnexp.core.train import train
+from nnexp.core.data import red_blue
 from nnexp.edge.config import CONF_DIR, register
 from nnexp.run.setup import build
 
 
 def hand_loop(epochs: int) -> tuple[float, np.ndarray]:
     """The tutorial's arithmetic, written out as plainly as NumPy allows."""
-    X = np.array(
-        [
-            [0, 0],
-            [0, 1],
-            [0, 2],
-            [-1, 0],
-            [-2, -2],
-            [-2, -1],
-            [-1, -1],
-            [1, -1],
-            [1, 0],
-            [1, 1],
-            [2, 0],
-            [3, 0],
-            [0, -3],
-            [0, -2],
-            [2, -2],
-        ]
-    )
-    y = np.array([[0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]]).T
+    points = red_blue()
+    X, y = points.X, points.labels.reshape(-1, 1).astype(float)  # (15, 2), (15, 1)
     rng = np.random.RandomState(1)
     w1 = 2 * rng.random((2, 4)) - 1
     w2 = 2 * rng.random((4, 1)) - 1
@@ -61,15 +43,7 @@ def hand_loop(epochs: int) -> tuple[float, np.ndarray]:
 def nnexp_engine(cfg) -> tuple[float, np.ndarray]:
     setup = build(cfg)
     start = time.perf_counter()
-    train(
-        setup.net,
-        setup.params,
-        setup.optimizer,
-        cfg.loss,
-        setup.data,
-        rng=setup.rng,
-        **setup.train_kwargs,
-    )
+    setup.train()
     return time.perf_counter() - start, setup.params.weights[0]
 
 

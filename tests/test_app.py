@@ -12,7 +12,7 @@ from hydra.types import RunMode
 from omegaconf import open_dict
 
 from nnexp.edge.task import task
-from nnexp.run import execute
+from nnexp.run import setup as run_setup
 from nnexp.run.execute import run
 from nnexp.run.setup import default_log_every
 
@@ -55,7 +55,7 @@ def test_a_crash_leaves_a_failed_summary_and_a_non_zero_exit(tmp_path, monkeypat
     cfg, out = composed(tmp_path, "epochs=5")
     out.mkdir(parents=True)
     (out / "curves.png").write_bytes(b"from an earlier attempt")
-    monkeypatch.setattr(execute, "train", boom)
+    monkeypatch.setattr(run_setup, "train_loop", boom)
     with pytest.raises(SystemExit) as exit_info:
         task(cfg)
     assert exit_info.value.code == 1
@@ -69,7 +69,7 @@ def test_a_crash_leaves_a_failed_summary_and_a_non_zero_exit(tmp_path, monkeypat
 
 def test_a_crash_inside_a_sweep_returns_normally(tmp_path, monkeypatch):
     cfg, out = composed(tmp_path, "epochs=5", mode=RunMode.MULTIRUN)
-    monkeypatch.setattr(execute, "train", boom)
+    monkeypatch.setattr(run_setup, "train_loop", boom)
     assert task(cfg) == float("inf")
     assert json.loads((out / "summary.json").read_text())["status"] == "failed"
 

@@ -12,7 +12,7 @@ from cli import compose_config
 
 from nnexp.core.losses import LOSSES, PROB_EPS, prob_eps
 from nnexp.core.network import Buffers, backward, forward
-from nnexp.core.train import output_delta, train
+from nnexp.core.train import output_delta
 from nnexp.run.execute import run
 from nnexp.run.setup import build
 
@@ -50,16 +50,7 @@ def compose_cfg(*overrides: str):
 def trained(*overrides: str):
     cfg = compose_cfg(*overrides)
     setup = build(cfg)
-    history = train(
-        setup.net,
-        setup.params,
-        setup.optimizer,
-        cfg.loss,
-        setup.data,
-        rng=setup.rng,
-        validation=setup.validation,
-        **setup.train_kwargs,
-    )
+    history = setup.train()
     return setup, history
 
 

@@ -17,7 +17,6 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from nnexp.core.network import predict
-from nnexp.core.train import train
 from nnexp.edge.config import CONF_DIR, validate
 from nnexp.run.setup import build
 
@@ -42,16 +41,7 @@ def compose_cfg(overrides: list[str]):
 def held_out_accuracy(overrides: list[str]) -> float:
     """Train what ``python -m nnexp OVERRIDES`` trains; the final held-out accuracy."""
     setup = build(compose_cfg(overrides))
-    history = train(
-        setup.net,
-        setup.params,
-        setup.optimizer,
-        setup.loss,
-        setup.data,
-        rng=setup.rng,
-        validation=setup.validation,
-        **setup.train_kwargs,
-    )
+    history = setup.train()
     assert not history.diverged_at
     # The run keeps its best epoch's weights when it restores them (restore_best).
     at = history.epochs.index(int(history.best_epoch)) if history.restored else -1
@@ -105,15 +95,7 @@ def test_each_generated_readme_example_learns(args):
 def test_the_readme_gender_example_learns_the_four_people():
     (args,) = [c for c in readme_training_commands() if _option(c, "dataset") == "gender"]
     setup = build(compose_cfg(args))
-    train(
-        setup.net,
-        setup.params,
-        setup.optimizer,
-        setup.loss,
-        setup.data,
-        rng=setup.rng,
-        **setup.train_kwargs,
-    )
+    setup.train()
     queries = setup.dataset.transform(setup.dataset.queries)
     emily, frank = predict(setup.net, setup.params, queries)[:, 0]
     assert emily > 0.9 and frank < 0.1  # 1 is female in the gender dataset

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.data import DataError
-from ..core.train import History, train
+from ..core.train import History
 from . import artifacts, environment, learning
 from .setup import ConfigError, Setup, build
 
@@ -102,17 +102,7 @@ def fit(cfg, setup: Setup) -> History:
     # After the log line: a bar drawn before it would have the line glued to its end.
     bar = _progress(cfg, cfg.epochs)
     try:
-        history = train(
-            setup.net,
-            setup.params,
-            setup.optimizer,
-            setup.loss,
-            setup.data,
-            rng=setup.rng,
-            validation=setup.validation,
-            on_log=on_log,
-            **setup.train_kwargs,
-        )
+        history = setup.train(on_log)
         setup.snapshots = snap.taken if snap is not None else []
         return history
     finally:

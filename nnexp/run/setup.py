@@ -16,7 +16,8 @@ import numpy as np
 from ..core.data import BUILTIN, Dataset, generate, hold_out, standardized, with_queries
 from ..core.network import Network, Params, init_params
 from ..core.optim import OPTIMIZERS, Optimizer, coefficients
-from ..core.train import Split, encode_targets
+from ..core.train import History, Split, encode_targets
+from ..core.train import train as train_loop
 
 TARGET_ROWS = 2000  # log_every's default keeps metrics.csv near this many rows
 DEFAULT_MAX_MEMORY_GB = 8.0  # a third of a 24 GiB machine: room for two parallel jobs
@@ -51,6 +52,20 @@ class Setup:
     @property
     def loss(self) -> str:
         return self.resolved["loss"]
+
+    def train(self, on_log=None) -> History:
+        """Train this setup's parameters in place with its resolved loss; the History."""
+        return train_loop(
+            self.net,
+            self.params,
+            self.optimizer,
+            self.loss,
+            self.data,
+            rng=self.rng,
+            validation=self.validation,
+            on_log=on_log,
+            **self.train_kwargs,
+        )
 
 
 def select(cfg, dotted: str):
