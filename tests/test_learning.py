@@ -134,3 +134,55 @@ def test_the_page_plays_and_its_slider_moves_the_picture(browser, run_dir, tmp_p
     assert browser.execute_script("return document.body.dataset.index") == stopped
     assert int(slider.get_attribute("value")) == int(stopped)
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.fixture(scope="module")
+def three_class_dir(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("learning3")
+    done = nnexp(cwd, "dataset=gaussians", "dataset.classes=3", "epochs=60")
+    assert done.returncode == 0, done.stderr
+    return only_run(cwd)
+
+
+def _pixels_of(picture: np.ndarray, colour: tuple[int, int, int]) -> int:
+    """How many pixels of an (h, w, 3+) picture are exactly ``colour``."""
+    return int((picture[..., :3] == np.array(colour)).all(axis=-1).sum())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["two classes", "three classes"])
+def test_the_page_the_animation_and_the_boundary_figure_colour_each_class_alike(
+    browser, run_dir, three_class_dir, which
+):
+    # A training point is a solid disc of its class's colour in all three pictures (the
+    # maps under them are paler), so each class's colour, as the page's legend shows it,
+    # must fill some pixels of decision_boundary.png, learning.gif and the page's canvas.
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    folder = run_dir if which == "two classes" else three_class_dir
+    browser.get((folder / "learning.html").as_uri())
+    WebDriverWait(browser, 10).until(
+        lambda d: d.execute_script("return document.body.dataset.ready") is not None
+    )
+    swatches = browser.find_elements(By.CSS_SELECTOR, "#boundary-caption .legend span")
+    legend = [
+        tuple(int(v) for v in s.value_of_css_property("background-color")[5:-1].split(",")[:3])
+        for s in swatches
+    ]
+    assert len(legend) == (2 if which == "two classes" else 3)
+    assert len(set(legend)) == len(legend)
+    canvas = np.array(
+        browser.execute_script(
+            "const c = document.getElementById('boundary');"
+            "return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);"
+        ),
+        dtype=np.uint8,
+    ).reshape(-1, 1, 4)
+    figure = np.asarray(Image.open(folder / "decision_boundary.png").convert("RGB"))
+    gif = Image.open(folder / "learning.gif")
+    gif.seek(gif.n_frames - 1)
+    animation = np.asarray(gif.convert("RGB"))
+    for colour in legend:
+        counts = [_pixels_of(p, colour) for p in (canvas, figure, animation)]
+        assert min(counts) >= 10, (colour, counts)

@@ -34,6 +34,7 @@ from PIL import Image
 from ..core.losses import LOSSES
 from ..core.network import predict
 from . import artifacts
+from .colours import CLASS_COLOURS
 from .report import loss_label, summed_over_rows
 
 log = logging.getLogger("nnexp")
@@ -43,20 +44,7 @@ GRID = 200  # decision-boundary grid points a side: smooth enough, 40 000 predic
 MARGIN = 0.1  # fraction of the points' span added on each side of the grid
 LEVELS = np.linspace(0.0, 1.0, 11)  # filled-contour bands of P(class 1)
 PROBABILITY_MAP = "RdBu_r"
-# Two classes: class 0 blue, class 1 red, the ends of the RdBu_r map of P(class 1).
-TWO_CLASS_COLOURS = ("#2166ac", "#b2182b")
-MANY_CLASS_COLOURS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
+# Class colours: nnexp/run/colours.py; classes 0 and 1 are this map's blue and red ends.
 
 _figures = threading.local()  # this thread's reusable figures, by name
 
@@ -345,7 +333,7 @@ def boundary_png(dataset, net, params, setting: str = "") -> bytes:
         rgb = _TWO_CLASS_BANDS[band]  # (h, w, 3)
         edges = _edges(p >= 0.5)
     else:
-        rgb, winner = _many_class_colours(fine, MANY_CLASS_COLOURS)
+        rgb, winner = _many_class_colours(fine, CLASS_COLOURS)
         edges = _edges(winner)
     rgb[edges] = 0.0
     # The fixed layer over white is ready-made; only the axes' box is composited anew.
@@ -495,7 +483,7 @@ LABEL_PLACES = (
 
 def _draw_overlay(dataset, net, two: bool) -> _Overlay:
     names = list(dataset.class_names)
-    colours = TWO_CLASS_COLOURS if two else MANY_CLASS_COLOURS
+    colours = CLASS_COLOURS
     fig = _new_figure(7.2, 6.2)
     fig.patch.set_alpha(0.0)
     # Top: the title's two lines. Bottom: the axis label, then the legend: outside the

@@ -23,6 +23,7 @@ import numpy as np
 from ..core.network import Network, Params, forward
 from ..core.stacked import unstack
 from .artifacts import LEARNING_GIF, LEARNING_PAGE, write_bytes, write_text
+from .colours import CLASS_COLOURS, rgb
 from .learning_page import TEMPLATE as _TEMPLATE
 
 GRID = 48  # boundary map: GRID x GRID points
@@ -33,21 +34,12 @@ CURVE_POINTS = 400  # loss curve points (log-spaced rows beyond)
 MARGIN = 0.1  # of the points' span, around them
 GIF_SIZE = 160
 GIF_CURVE = 48
-BLUE, WHITE, ORANGE = (
-    np.array(c, dtype=float) for c in ((8, 119, 189), (255, 255, 255), (245, 147, 34))
+# The two-class map and the neurons' pictures run from class 0's colour (low, negative)
+# through white to class 1's (high, positive), as decision_boundary.png does.
+BLUE, WHITE, RED = (
+    np.array(c, dtype=float)
+    for c in (rgb(CLASS_COLOURS[0]), (255, 255, 255), rgb(CLASS_COLOURS[1]))
 )
-PALETTE = [
-    "#0877bd",
-    "#f59322",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
 
 
 def snapshot_epochs(epochs: int, log_every: int, count: int) -> list[int]:
@@ -171,7 +163,7 @@ def render_data(
         "name": dataset.name,
         "features": list(dataset.feature_names),
         "classes": list(dataset.class_names),
-        "palette": PALETTE,
+        "palette": CLASS_COLOURS,
         "lo": lo.tolist(),
         "hi": hi.tolist(),
         "grid": GRID,
@@ -204,15 +196,11 @@ def page(data: dict, maps: bytes, title: str) -> str:
 
 
 def _colours(t: np.ndarray) -> np.ndarray:
-    """[0, 1] -> (..., 3) from blue through white to orange (0.5 is white)."""
+    """[0, 1] -> (..., 3) from class 0's blue through white to class 1's red (0.5 is white)."""
     t = t[..., None]
     low = BLUE + (WHITE - BLUE) * np.clip(t * 2, 0, 1)
-    high = WHITE + (ORANGE - WHITE) * np.clip(t * 2 - 1, 0, 1)
+    high = WHITE + (RED - WHITE) * np.clip(t * 2 - 1, 0, 1)
     return np.where(t < 0.5, low, high)
-
-
-def _hex(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 LEVELS = 16  # shades of a map in the animation
@@ -223,17 +211,16 @@ def _gif_palette() -> tuple[list[int], dict[str, int]]:
     """One palette for every frame: the two-class ramp, each class's colour at a few
     strengths (over white, as the page mixes them), the points' colours and ink."""
     colours = [WHITE + (_colours(np.array(t)) - WHITE) * 0.6 for t in np.linspace(0, 1, LEVELS)]
-    for c in PALETTE:
+    for c in CLASS_COLOURS:
         colours += [
-            WHITE + (np.array(_hex(c)) - WHITE) * 0.6 * k / (STRENGTHS - 1)
-            for k in range(STRENGTHS)
+            WHITE + (np.array(rgb(c)) - WHITE) * 0.6 * k / (STRENGTHS - 1) for k in range(STRENGTHS)
         ]
-    colours += [np.array(_hex(c), dtype=float) for c in PALETTE]
+    colours += [np.array(rgb(c), dtype=float) for c in CLASS_COLOURS]
     ink = {"black": (0, 0, 0), "grey": (70, 70, 70), "red": (214, 39, 40), "white": (255, 255, 255)}
     colours += [np.array(v, dtype=float) for v in ink.values()]
     flat = [int(round(v)) for c in colours for v in c]
-    base = LEVELS + STRENGTHS * len(PALETTE)
-    where = {"points": base, **{name: base + len(PALETTE) + i for i, name in enumerate(ink)}}
+    base = LEVELS + STRENGTHS * len(CLASS_COLOURS)
+    where = {"points": base, **{name: base + len(CLASS_COLOURS) + i for i, name in enumerate(ink)}}
     return flat, where
 
 
@@ -274,7 +261,7 @@ def animation(data: dict, maps: bytes) -> bytes:
             pairs = block.reshape(g, g, 2)
             strength = np.clip((pairs[..., 1] / 255 - 1 / classes) / (1 - 1 / classes), 0, 1)
             shade = np.round(strength * (STRENGTHS - 1)).astype(int)
-            index = LEVELS + (pairs[..., 0].astype(int) % len(PALETTE)) * STRENGTHS + shade
+            index = LEVELS + (pairs[..., 0].astype(int) % len(CLASS_COLOURS)) * STRENGTHS + shade
             small = Image.fromarray(index.astype(np.uint8))
             plane = small.resize((size, size), Image.Resampling.NEAREST)
         else:
@@ -286,7 +273,7 @@ def animation(data: dict, maps: bytes) -> bytes:
         canvas.paste(plane, (0, 0))
         draw = ImageDraw.Draw(canvas)
         for x, yy, label in zip(px, py, data["labels"]):
-            fill = at["points"] + label % len(PALETTE)
+            fill = at["points"] + label % len(CLASS_COLOURS)
             draw.ellipse((x - 2.5, yy - 2.5, x + 2.5, yy + 2.5), fill=fill, outline=at["white"])
         if len(line) > 1:
             draw.line(line, fill=at["grey"], width=1)

@@ -43,7 +43,8 @@ canvas { border: 1px solid #ddd; background: #fff; }
 <script>
 "use strict";
 const D = JSON.parse(document.getElementById("data").textContent);
-const BLUE = [8, 119, 189], WHITE = [255, 255, 255], ORANGE = [245, 147, 34];
+// Class 0 blue and class 1 red (nnexp/run/colours.py), as decision_boundary.png draws them.
+const BLUE = hex(D.palette[0]), WHITE = [255, 255, 255], RED = hex(D.palette[1]);
 const G = D.grid, NG = D.neuronGrid;
 const perMap = G * G * (D.multi ? 2 : 1);
 const units = D.sizes.slice(1);  // hidden layers, then the outputs
@@ -51,7 +52,7 @@ const neuronBytes = D.neurons ? NG * NG * units.reduce((a, b) => a + b, 0) : 0;
 let maps = null, current = 0, timer = null;
 
 function mix(a, b, t) { return [0, 1, 2].map(i => Math.round(a[i] + (b[i] - a[i]) * t)); }
-function diverging(t) { return t < 0.5 ? mix(BLUE, WHITE, t * 2) : mix(WHITE, ORANGE, t * 2 - 1); }
+function diverging(t) { return t < 0.5 ? mix(BLUE, WHITE, t * 2) : mix(WHITE, RED, t * 2 - 1); }
 function hex(c) { return [1, 3, 5].map(i => parseInt(c.slice(i, i + 2), 16)); }
 function css(c, alpha) { return "rgba(" + c.join(",") + "," + alpha + ")"; }
 
@@ -154,7 +155,7 @@ function drawCurve(index) {
 }
 
 // The network: inputs, hidden layers and outputs as columns of small maps, weights as
-// lines between them (width: |w| against the largest in its layer; orange > 0, blue < 0).
+// lines between them (width: |w| against the largest in its layer; red > 0, blue < 0).
 const TILE = 52, GAP_Y = 14, GAP_X = 120, PAD = 24;
 function layout() {
   const columns = [D.sizes[0], ...units], tallest = Math.max(...columns);
@@ -180,7 +181,7 @@ function drawNetwork(index) {
     const biggest = Math.max(1e-12, ...W.flat().map(Math.abs));
     W.forEach((row, i) => row.forEach((w, j) => {
       const [ax, ay] = pos[l][i], [bx, by] = pos[l + 1][j];
-      ctx.strokeStyle = css(w >= 0 ? ORANGE : BLUE, 0.75);
+      ctx.strokeStyle = css(w >= 0 ? RED : BLUE, 0.75);
       ctx.lineWidth = 0.5 + 5 * Math.abs(w) / biggest;
       ctx.beginPath(); ctx.moveTo(ax + TILE, ay + TILE / 2); ctx.lineTo(bx, by + TILE / 2); ctx.stroke();
     }));
@@ -231,7 +232,7 @@ async function start() {
     '<span style="background:' + D.palette[i % D.palette.length] + '"></span>' + c).join("");
   document.getElementById("boundary-caption").innerHTML =
     (D.multi ? "Winning class, fading to white as its probability falls"
-             : "P(" + D.classes[D.classes.length - 1] + ") over the plane, blue 0, white 0.5, orange 1") +
+             : "P(" + D.classes[D.classes.length - 1] + ") over the plane, blue 0, white 0.5, red 1") +
     '; training points: <span class="legend">' + classes + "</span>";
   const net = document.getElementById("network");
   if (D.neurons) {
@@ -240,8 +241,8 @@ async function start() {
     document.getElementById("network-caption").textContent =
       "Inputs (" + D.features.join(", ") + "), each hidden neuron (" + D.activation +
       ") and each output (" + D.outputActivation + ") over the same plane, each map scaled to its own " +
-      "largest |value| (blue negative, orange positive); lines are the weights, width by size " +
-      "within the layer, orange positive, blue negative.";
+      "largest |value| (blue negative, red positive); lines are the weights, width by size " +
+      "within the layer, red positive, blue negative.";
   } else {
     net.style.display = "none";
     document.getElementById("network-caption").textContent =
