@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -316,3 +322,59 @@ def test_sweeps_are_batched_by_default_and_basic_is_one_override_away(tmp_path):
     basic, result = sweep(tmp_path, "basic", *args[:-1], "hydra/launcher=basic")
     assert replicas_trained(result) == []
     assert len(job_dirs(basic)) == 2
+
+
+def _forks(pid: int) -> list[int]:
+    """Processes forked by ``pid`` (its children running its own command line), from /proc."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    kids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            forked = f"\nPPid:\t{pid}\n" in status.read_text() and (
+                (status.parent / "cmdline").read_bytes() == command
+            )
+        except OSError:  # gone while we looked
+            continue
+        if forked:
+            kids.append(int(status.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_workers_end_with_the_sweeps_main_process(tmp_path, sig):
+    # A scheduler may stop the main process alone (SIGTERM), or kill it outright: its
+    # workers must not go on writing run folders, nor linger blocked for ever.
+    args = ["seed=0,1,2,3", "epochs=30000000", "hydra.launcher.n_jobs=2", "sweep_check=off"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnexp", "-m", *args, "hydra.sweep.dir=sweep"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        workers = [pid for pid in _forks(process.pid) if _alive(pid)]
+    assert len(workers) >= 2, "the workers never started"
+    time.sleep(1.0)  # training
+    os.kill(process.pid, sig)  # the main process alone
+    _, stderr = process.communicate(timeout=60)
+    deadline = time.monotonic() + 20
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(_alive, workers)), "a worker outlived the sweep"
+    if sig == signal.SIGTERM:  # handled as Ctrl-C: one line, the shell's status for it
+        assert process.returncode == 130, stderr[-2000:]
+        assert "interrupted" in stderr.strip().splitlines()[-1]

@@ -12,10 +12,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -173,17 +177,79 @@ def launch(
     workers = min(launcher.n_jobs or _cores(), len(_JOBS))
     units = _units(_JOBS, _READY, launcher.max_replicas, workers)
     log.info("%d jobs in %d units of work on %d processes", len(_JOBS), len(units), workers)
-    if workers == 1:
-        done = [_work(unit) for unit in units]
-    else:
-        # Every writer plots, and so does the sweep's report at the end, in this process:
-        # import Matplotlib and load its fonts once here, and each fork inherits them.
-        figures.warm_up()
-        # Each process trains its chunks and writes their folders: both phases in parallel.
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            done = list(pool.map(_work, units))
+    with _sigterm_as_interrupt():
+        if workers == 1:
+            done = [_work(unit) for unit in units]
+        else:
+            done = _in_processes(units, workers)
     by_num = {ret.hydra_cfg.hydra.job.num: ret for rets in done for ret in rets}
     return [by_num[num] for num in _JOBS]
+
+
+def _in_processes(units: list, workers: int) -> list:
+    """Run the units in ``workers`` forked processes, each training its chunks and
+    writing their folders: both phases in parallel. Workers end with this process: when
+    it is killed outright (``_end_with_parent``) or interrupted (Ctrl-C, SIGTERM: the
+    workers are killed and the interruption goes on up, so the sweep stops as the basic
+    launcher's does and a resume redoes the unfinished jobs)."""
+    # Every writer plots, and so does the sweep's report at the end, in this process:
+    # import Matplotlib and load its fonts once here, and each fork inherits them.
+    figures.warm_up()
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_end_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
+        done = list(pool.map(_work, units))
+    except BaseException:
+        # ProcessPoolExecutor has no public way to stop its workers before Python 3.14
+        # (terminate_workers); its own table of them is the only handle.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return done
+
+
+def _end_with_parent(parent: int) -> None:
+    """In each worker, first: die with the sweep's main process. On Linux the kernel
+    sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG), whatever kills it
+    (kill -9 included); a parent gone before that call is caught by its pid. Ctrl-C,
+    which a terminal sends to every process of the sweep, is left to the main process,
+    which stops the workers itself (``_in_processes``); SIGTERM takes its default action
+    (the handler inherited from the main process would not)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # no prctl: see the docstring
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM to the sweep's main process (a scheduler's stop) is handled as Ctrl-C is:
+    a KeyboardInterrupt, which stops the workers and ends the sweep in one line."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals to whoever runs us
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def compose_through_cache(loader, master) -> None:
