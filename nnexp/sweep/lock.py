@@ -5,8 +5,8 @@ first sweep holds an advisory lock (``flock``) on ``.nnexp.lock`` in the folder,
 process id inside; a second one refuses to start, naming the folder and that process.
 The kernel drops the lock when its holder dies (killed, crashed, Ctrl-C), so a dead
 sweep's folder is taken over at once, with no stale-lock guessing; the file is removed
-when the sweep ends. ``SweepLock`` is the Hydra callback (first in ``hydra.callbacks``
-of ``conf/config.yaml``), so every sweeper and launcher passes through it.
+when the sweep ends. ``SweepLock`` is the Hydra callback (in ``hydra.callbacks`` of
+``conf/config.yaml``, after the check, so that a refused sweep leaves no folder), so every sweeper and launcher passes through it.
 """
 
 from __future__ import annotations
@@ -104,8 +104,9 @@ class SweepLock(Callback):
         except SweepBusy as busy:
             print(f"nnexp: error: {busy}", file=sys.stderr)
             raise SystemExit(1) from None
-        except OSError as error:  # an unwritable folder is reported where it is written
-            print(f"nnexp: warning: sweep folder not locked: {error}", file=sys.stderr)
+        except OSError:
+            # A folder that cannot be made or written is reported, in one line, where
+            # the sweep first writes it; with nothing written there, nothing to guard.
             return
         self.folder = folder
 
