@@ -1,5 +1,6 @@
 """Helpers shared by the tests: run ``python -m nnexp ...`` in a folder and find what it
-left (run folders, a sweep's job folders, summaries); compose nnexp's config in-process.
+left (run folders, a sweep's job folders, summaries, the processes it forked); compose
+nnexp's config in-process.
 ``conftest.py`` registers the schema and holds the shared fixtures (the browser)."""
 
 from __future__ import annotations
@@ -62,3 +63,26 @@ def compose_config(*overrides: str, hydra: bool = False) -> DictConfig:
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=list(overrides), return_hydra_config=hydra)
+
+
+def forks(pid: int) -> list[int]:
+    """Processes forked by ``pid`` (its children running its own command line), from /proc."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    kids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            forked = f"\nPPid:\t{pid}\n" in status.read_text() and (
+                (status.parent / "cmdline").read_bytes() == command
+            )
+        except OSError:  # gone while we looked
+            continue
+        if forked:
+            kids.append(int(status.parent.name))
+    return kids
+
+
+def alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False

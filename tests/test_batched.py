@@ -9,12 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from cli import job_dirs, nnexp
+from cli import alive, forks, job_dirs, nnexp
 
 from nnexp.sweep.batched import group_key, groups
 
@@ -324,29 +323,6 @@ def test_sweeps_are_batched_by_default_and_basic_is_one_override_away(tmp_path):
     assert len(job_dirs(basic)) == 2
 
 
-def _forks(pid: int) -> list[int]:
-    """Processes forked by ``pid`` (its children running its own command line), from /proc."""
-    command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    kids = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            forked = f"\nPPid:\t{pid}\n" in status.read_text() and (
-                (status.parent / "cmdline").read_bytes() == command
-            )
-        except OSError:  # gone while we looked
-            continue
-        if forked:
-            kids.append(int(status.parent.name))
-    return kids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
@@ -366,15 +342,15 @@ def test_workers_end_with_the_sweeps_main_process(tmp_path, sig):
     workers: list[int] = []
     while len(workers) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-        workers = [pid for pid in _forks(process.pid) if _alive(pid)]
+        workers = [pid for pid in forks(process.pid) if alive(pid)]
     assert len(workers) >= 2, "the workers never started"
     time.sleep(1.0)  # training
     os.kill(process.pid, sig)  # the main process alone
     _, stderr = process.communicate(timeout=60)
     deadline = time.monotonic() + 20
-    while any(map(_alive, workers)) and time.monotonic() < deadline:
+    while any(map(alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(map(_alive, workers)), "a worker outlived the sweep"
+    assert not any(map(alive, workers)), "a worker outlived the sweep"
     if sig == signal.SIGTERM:  # handled as Ctrl-C: one line, the shell's status for it
         assert process.returncode == 130, stderr[-2000:]
         assert "interrupted" in stderr.strip().splitlines()[-1]

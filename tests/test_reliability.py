@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli import nnexp
+from cli import alive, forks, nnexp
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -132,6 +132,8 @@ def test_a_seed_out_of_a_presets_range_fails_the_run_in_one_line(tmp_path):
 @pytest.mark.parametrize("launcher", ["basic", "batched"])
 def test_ctrl_c_is_one_line_and_the_sweep_resumes(tmp_path, launcher):
     args = [f"hydra/launcher={launcher}", "seed=0,1", "epochs=3000000", "hydra.sweep.dir=sweep"]
+    if launcher == "batched":
+        args.append("hydra.launcher.n_jobs=2")  # forked workers, whatever the core count
     env = dict(os.environ, HYDRA_FULL_ERROR="0")
     process = subprocess.Popen(
         [sys.executable, "-m", "nnexp", "-m", *args],
@@ -142,16 +144,24 @@ def test_ctrl_c_is_one_line_and_the_sweep_resumes(tmp_path, launcher):
         env=env,
         start_new_session=True,  # Ctrl-C reaches the whole foreground group: so does this
     )
+    # Training has begun once a job folder exists (basic) or workers are forked (batched,
+    # which makes its folders when it writes them).
     deadline = time.monotonic() + 60
-    while not list((tmp_path / "sweep").glob("*/.hydra")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)
+    while not _training(tmp_path / "sweep", process.pid, launcher) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "interrupted" in one_line(stderr)
     # Nothing was finished, so nothing was recorded as finished.
     assert not list((tmp_path / "sweep").glob("*/summary.json"))
+
+
+def _training(sweep: Path, pid: int, launcher: str) -> bool:
+    if launcher == "basic":
+        return bool(list(sweep.glob("*/.hydra")))
+    return len([kid for kid in forks(pid) if alive(kid)]) >= 2
 
 
 # --- corrupt summary.json (item 4) -----------------------------------------------------

@@ -202,7 +202,16 @@ def _in_processes(units: list, workers: int) -> list:
         initargs=(os.getpid(),),
     )
     try:
-        done = list(pool.map(_work, units))
+        # The workers are forked as the units are submitted. A Ctrl-C in that instant
+        # would reach a worker before it ignores SIGINT (``_end_with_parent``) and break
+        # the pool: hold the two signals while forking (each worker unblocks them once its
+        # handlers are set); here they are delivered once submission is done.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            results = pool.map(_work, units)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        done = list(results)
     except BaseException:
         # ProcessPoolExecutor has no public way to stop its workers before Python 3.14
         # (terminate_workers); its own table of them is the only handle.
@@ -223,6 +232,7 @@ def _end_with_parent(parent: int) -> None:
     (the handler inherited from the main process would not)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):  # no prctl: see the docstring
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -231,6 +241,7 @@ def _end_with_parent(parent: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextlib.contextmanager

@@ -124,7 +124,18 @@ class Watcher:
             name="nnexp-live-report",
             daemon=True,
         )
-        self.process.start()
+        # Ctrl-C reaches the whole process group, this process too while it is still
+        # starting (importing nnexp takes a moment): start it with SIGINT ignored, which
+        # a new process inherits, instead of ignoring it once ``watch`` runs.
+        try:
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread: no handler to swap
+            self.process.start()
+            return
+        try:
+            self.process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def stop(self, timeout: float = 60.0) -> None:
         """Ask the watcher to finish (a page it is writing is finished first)."""
