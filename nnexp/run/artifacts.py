@@ -4,6 +4,7 @@ file; ``summary.json`` is written last and marks a finished run."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -89,7 +90,8 @@ def finite_or_null(value):
 
 
 def write_frame(path: Path, frame, na_rep: str = "") -> Path:
-    """A pandas DataFrame as CSV, full float precision, no index; NaN as ``na_rep``."""
+    """A ``Table`` or a pandas DataFrame as CSV, full float precision, no index; NaN as
+    ``na_rep``."""
     return write_text(path, frame.to_csv(index=False, na_rep=na_rep))
 
 
@@ -256,22 +258,59 @@ def _check_arrays(net: Network, arrays: dict) -> None:
         raise DamagedModel("scale holds a zero or a non-finite value")
 
 
-def metrics_frame(history, replica: int | None = None):
-    """History -> DataFrame: epoch, loss, accuracy, [val_loss, val_accuracy], lr, seconds."""
-    import pandas as pd
+class Table:
+    """Named columns of equal length, in order: a run's metrics and predictions. Each
+    column is a 1-D NumPy array (numbers) or a list (text). ``to_csv`` writes the very
+    bytes pandas' ``DataFrame.to_csv(index=False)`` writes for the same columns, without
+    importing pandas (a third of a short run's start-up): numbers as NumPy spells them
+    (``astype(str)``, the shortest repr that reads back exactly), NaN as ``na_rep``, and
+    Python's csv writer with pandas' settings (minimal quoting, ``\\n`` line ends)."""
 
-    columns = {"epoch": history.epochs}
+    def __init__(self, columns: dict[str, Any]) -> None:
+        self.columns = dict(columns)
+
+    def __getitem__(self, name: str):
+        return self.columns[name]
+
+    def __setitem__(self, name: str, values) -> None:
+        """A column set, or replaced; one value fills every row."""
+        self.columns[name] = np.full(len(self), values) if np.ndim(values) == 0 else values
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), ()))
+
+    def to_csv(self, index: bool = False, na_rep: str = "") -> str:
+        assert not index, "a run's tables are written without an index"
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(self.columns)
+        writer.writerows(zip(*(_cells(v, na_rep) for v in self.columns.values())))
+        return buffer.getvalue()
+
+
+def _cells(values, na_rep: str) -> list:
+    """One column's CSV cells, as pandas spells them."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        cells = values.astype(str).astype(object)
+        if values.dtype.kind == "f":
+            cells[np.isnan(values)] = na_rep
+        return cells.tolist()
+    return [na_rep if v is None else v for v in values]
+
+
+def metrics_frame(history, replica: int | None = None) -> Table:
+    """History -> Table: epoch, loss, accuracy, [val_loss, val_accuracy], lr, seconds."""
+    columns: dict[str, Any] = {"epoch": np.asarray(history.epochs, dtype=np.int64)}
     for name, values in history.columns.items():
         # One array (rows, values per row) at once: a Python loop over 2 000 rows of five
         # columns costs a sweep's job more than writing the file does.
         table = np.asarray(values, dtype=float).reshape(len(values), -1)
         columns[name] = table[:, 0 if replica is None else replica]
-    order = [
-        c
-        for c in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
-        if c in columns
-    ]
-    return pd.DataFrame(columns)[order]
+    order = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+    return Table({c: columns[c] for c in order if c in columns})
 
 
 def _feature_columns(dataset) -> list[str]:
@@ -288,15 +327,13 @@ def _feature_columns(dataset) -> list[str]:
     return [f"{f} (feature)" if f in reserved else f for f in dataset.feature_names]
 
 
-def predictions_frame(dataset, net: Network, params: Params):
+def predictions_frame(dataset, net: Network, params: Params) -> Table:
     """Query points, then training and validation points: features by name, target,
     predicted probability and class (and one probability column a class when there
     are more than two). Columns in this order: kind, name, the features (one a feature,
     in ``dataset.feature_names`` order), target, [p_<class> ...], probability, predicted:
     readers find them by position, as a feature may be called anything. A row whose
     output is not finite (a diverged network) has an empty ``predicted``."""
-    import pandas as pd
-
     from ..core.network import predict
 
     parts = [
@@ -305,27 +342,28 @@ def predictions_frame(dataset, net: Network, params: Params):
     ]
     if dataset.X_val is not None:
         parts.append(("val", dataset.X_val, dataset.labels_val, None))
-    frames = []
-    for kind, X, labels, names in parts:
-        if len(X) == 0:
-            continue
-        out = predict(net, params, dataset.transform(X))
-        frame = pd.DataFrame(X, columns=_feature_columns(dataset))
-        frame.insert(0, "name", names if names is not None else [""] * len(X))
-        frame.insert(0, "kind", kind)
-        frame["target"] = (
-            [dataset.class_names[i] for i in labels] if labels is not None else [""] * len(X)
-        )
-        if out.shape[1] == 1:
-            frame["probability"] = out[:, 0]
-            guess = (out[:, 0] >= 0.5).astype(int)
-        else:
-            for c, name in enumerate(dataset.class_names):
-                frame[f"p_{name}"] = out[:, c]
-            frame["probability"] = out.max(axis=1)
-            guess = out.argmax(axis=1)
-        # A diverged network's NaN output predicts nothing: no class rather than class 0.
-        known = np.isfinite(out).all(axis=1)
-        frame["predicted"] = [dataset.class_names[i] if k else "" for i, k in zip(guess, known)]
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    parts = [part for part in parts if len(part[1])]
+    kinds, names, features, targets, outs = [], [], [], [], []
+    for kind, X, labels, given in parts:
+        kinds += [kind] * len(X)
+        names += list(given) if given is not None else [""] * len(X)
+        features.append(X)
+        targets += [dataset.class_names[i] for i in labels] if labels is not None else [""] * len(X)
+        outs.append(predict(net, params, dataset.transform(X)))
+    X = np.concatenate(features)  # (rows, features)
+    out = np.concatenate(outs)  # (rows, outputs)
+    columns: dict[str, Any] = {"kind": kinds, "name": names}
+    columns.update(zip(_feature_columns(dataset), X.T))
+    columns["target"] = targets
+    if out.shape[1] == 1:
+        columns["probability"] = out[:, 0]
+        guess = (out[:, 0] >= 0.5).astype(int)
+    else:
+        for c, name in enumerate(dataset.class_names):
+            columns[f"p_{name}"] = out[:, c]
+        columns["probability"] = out.max(axis=1)
+        guess = out.argmax(axis=1)
+    # A diverged network's NaN output predicts nothing: no class rather than class 0.
+    known = np.isfinite(out).all(axis=1)
+    columns["predicted"] = [dataset.class_names[i] if k else "" for i, k in zip(guess, known)]
+    return Table(columns)

@@ -67,8 +67,8 @@ def run_plots(
 ) -> tuple[list[Path], dict[str, str]]:
     """Write ``curves.png`` (and ``decision_boundary.png`` for 2-D data) into ``out_dir``.
 
-    ``metrics``: the DataFrame of ``artifacts.metrics_frame`` (epoch, loss, accuracy,
-    optionally val_loss and val_accuracy). Returns (the paths written, ``{file name:
+    ``metrics``: the Table of ``artifacts.metrics_frame``, or a DataFrame (epoch, loss,
+    accuracy, optionally val_loss and val_accuracy). Returns (the paths written, ``{file name:
     error}`` for each figure that failed). A figure that fails is logged as a warning and
     left out; it never takes the run's results, or the other figure, with it."""
     out_dir = Path(out_dir)
@@ -159,9 +159,9 @@ def curves_figure(
     per_row = rows is not None and loss in LOSSES and summed_over_rows(loss)
     divisor = {"loss": rows[0], "val_loss": rows[1]} if per_row and rows else {}
     loss_ax.set_ylabel(loss_label(loss) if loss else "loss")
-    epoch = metrics["epoch"].to_numpy(dtype=float)
+    epoch = np.asarray(metrics["epoch"], dtype=float)
     series = {
-        c: metrics[c].to_numpy(dtype=float) / max(divisor.get(c, 1), 1)
+        c: np.asarray(metrics[c], dtype=float) / max(divisor.get(c, 1), 1)
         for c in ("loss", "accuracy", "val_loss", "val_accuracy")
         if c in metrics
     }

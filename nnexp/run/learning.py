@@ -154,10 +154,10 @@ def render_data(
     )
     rows = len(metrics)
     keep = np.unique(np.round(np.geomspace(1, rows, min(CURVE_POINTS, rows))).astype(int) - 1)
-    curve = {"epoch": metrics["epoch"].to_numpy()[keep].tolist()}
+    curve = {"epoch": np.asarray(metrics["epoch"])[keep].tolist()}
     for column in ("loss", "val_loss"):
         if column in metrics:
-            values = metrics[column].to_numpy(dtype=float)[keep]
+            values = np.asarray(metrics[column], dtype=float)[keep]
             curve[column] = [v if np.isfinite(v) else None for v in values.tolist()]
     data = {
         "name": dataset.name,
