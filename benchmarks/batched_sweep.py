@@ -49,26 +49,37 @@ def sweep_seconds(launcher: str, args, folder: Path) -> float:
     return seconds
 
 
-def training_throughput(args, epochs: int, repeats: int = 3) -> tuple[float, float]:
-    """Microseconds per replica-epoch: one network alone, and N stacked; each the best
-    of ``repeats`` runs, the two interleaved so both see the same machine."""
-    # Fewer epochs than the sweep's jobs, logged as often as theirs are.
+def configs(args, epochs: int, *extra: str) -> list:
+    """The sweep's N job configs, with fewer epochs (``epochs``) but logged as often as
+    the sweep's jobs are; ``extra``: more overrides for every job."""
     every = f"log_every={default_log_every(args.epochs)}"
     register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfgs = [
+        return [
             compose(
                 "config",
-                overrides=[f"experiment={args.experiment}", f"seed={s}", f"epochs={epochs}", every],
+                overrides=[
+                    f"experiment={args.experiment}",
+                    f"seed={s}",
+                    f"epochs={epochs}",
+                    every,
+                    *extra,
+                ],
             )
             for s in range(args.jobs)
         ]
-    first = cfgs[0]
+
+
+def training_throughput(cfgs: list, repeats: int = 3) -> tuple[float, float]:
+    """Microseconds per replica-epoch: the first config's network alone, and every
+    config's stacked; each the best of ``repeats`` runs, the two interleaved so both see
+    the same machine. Both train with the loss the setup resolved (``loss=auto`` too)."""
+    first, epochs = cfgs[0], cfgs[0].epochs
 
     def alone() -> float:
         one = build(first)
         start = time.perf_counter()
-        train(one.net, one.params, one.optimizer, first.loss, one.data, **one.train_kwargs)
+        one.train()
         return (time.perf_counter() - start) / epochs * 1e6
 
     def stacked() -> float:
@@ -82,12 +93,13 @@ def training_throughput(args, epochs: int, repeats: int = 3) -> tuple[float, flo
             one.net,
             params,
             optimizer,
-            first.loss,
+            one.loss,
             one.data,
             rng=[s.rng for s in setups],
+            validation=one.validation,
             **one.train_kwargs,
         )
-        return (time.perf_counter() - start) / epochs / args.jobs * 1e6
+        return (time.perf_counter() - start) / epochs / len(cfgs) * 1e6
 
     times = [(alone(), stacked()) for _ in range(repeats)]
     return min(t[0] for t in times), min(t[1] for t in times)
@@ -111,7 +123,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 seconds.append(sweep_seconds(launcher, args, Path(tmp)))
     batched, basic = min(times["batched"]), min(times["basic"])
-    alone, stacked = training_throughput(args, min(args.epochs, 20_000))
+    alone, stacked = training_throughput(configs(args, min(args.epochs, 20_000)))
     print(
         f"{args.experiment}, seed=range({args.jobs}), {args.epochs} epochs a job; sweeps "
         f"(s): batched {', '.join(f'{t:.1f}' for t in times['batched'])}, basic "

@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import _common  # noqa: E402
+import batched_sweep  # noqa: E402
 import growing_data  # noqa: E402
 import tutorial_peers  # noqa: E402
 
@@ -43,6 +44,17 @@ def test_growing_data_loop_agrees_with_nnexp(no_peers, monkeypatch):
     lean = next(r for r in rows if r.contender.startswith("lean"))
     assert float(lean.agreement.split()[-1]) < 1e-5  # rel. diff of the final losses
     assert any(r.met == "skipped" for r in rows)
+
+
+def test_batched_sweep_trains_with_the_resolved_loss():
+    # Its preset names sse, but a job with the default loss=auto must train too: both
+    # timings go through the loss the setup resolved (bce here), never the config's "auto".
+    from argparse import Namespace
+
+    cfgs = batched_sweep.configs(Namespace(experiment="red_blue", jobs=2, epochs=5), 5, "loss=auto")
+    assert [c.loss for c in cfgs] == ["auto", "auto"]
+    alone, stacked = batched_sweep.training_throughput(cfgs, repeats=1)
+    assert alone > 0 and stacked > 0
 
 
 @pytest.mark.slow
