@@ -631,3 +631,72 @@ def test_a_folder_of_several_sweeps_gets_one_combined_report(tmp_path):
     table_ = csv(tmp_path / "all")
     assert sorted(table_.run_dir) == ["group-0/0", "group-0/1", "group-1/0", "group-1/1"]
     assert (tmp_path / "all" / "curves.png").stat().st_size > 5000
+
+
+def test_a_categorical_strip_marks_each_categorys_median_with_a_tick_not_a_line(tmp_path):
+    # Found: with a line per learning rate, the activation panel joined the medians of
+    # tanh, relu and sigmoid by a line, as if categories had an order between them.
+    acts = ("tanh", "relu", "sigmoid")
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "activation=tanh,relu,sigmoid", "seed=0,1,2"])
+    n = 0
+    for lr in ("0.1", "1"):
+        for a, act in enumerate(acts):
+            for seed in range(3):
+                overrides = [f"lr={lr}", f"activation={act}", f"seed={seed}"]
+                make_job(sweep, n, overrides, loss=0.1 * (a + 1) + 0.01 * seed)
+                n += 1
+    swept = table.collect(sweep)
+    fig = figures.final_figure(swept, table.settings_table(swept))
+    strips = fig.axes[1::2]  # the activation column: objective, accuracy
+    assert [t.get_text() for t in strips[1].get_xticklabels()] == sorted(acts)
+    for ax in strips:
+        joined = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "")]
+        assert joined == []
+        ticks = [line for line in ax.get_lines() if line.get_marker() == "_"]
+        assert len(ticks) == 2  # one set a learning rate, in its own colour
+        assert len({tuple(np.atleast_1d(line.get_color())) for line in ticks}) == 2
+        for line in ticks:
+            x = line.get_xdata()
+            assert len(x) == 3 and np.all(np.abs(x - np.round(x)) < 0.4)  # inside its strip
+        # the two learning rates' ticks sit side by side in each strip, not on each other
+        assert not np.allclose(ticks[0].get_xdata(), ticks[1].get_xdata())
+    objective = strips[0]
+    medians = next(line for line in objective.get_lines() if line.get_marker() == "_")
+    assert np.allclose(medians.get_ydata(), [0.21, 0.31, 0.11])  # relu, sigmoid, tanh
+    assert "(dots: seeds, line or tick: median)" in fig.get_suptitle()  # lr has a line
+
+
+@pytest.mark.parametrize("grid", [True, False])
+def test_report_md_shows_the_boundaries_as_markdown_images_that_link_their_runs(tmp_path, grid):
+    # Found: the thumbnails were raw <img> and <a> tags, which many Markdown viewers drop.
+    from urllib.parse import unquote
+
+    markdown_it = pytest.importorskip("markdown_it")
+    task = ["lr=0.1,1", "activation=tanh,relu"] if grid else ["lr=0.1,1,10"]
+    sweep = make_sweep(tmp_path / "s", task)
+    combos = [["lr=0.1", "activation=tanh"], ["lr=1", "activation=relu"]] if grid else None
+    folders = ["a (1) [x]", "b"]  # brackets and parentheses must not end a link early
+    for n, folder in enumerate(folders):
+        overrides = combos[n] if grid else [f"lr={(0.1, 1)[n]}"]
+        make_job(
+            sweep,
+            n,
+            overrides,
+            loss=0.1 * (n + 1),
+            folder=folder,
+            boundary=True,
+            page="report.html",
+        )
+    report.build(sweep)
+    text = (sweep / "report.md").read_text()
+    section = text.split("## Decision boundaries")[1].split("\n## ")[0]
+    assert "<img" not in section and "<a " not in section and "<br>" not in section
+    rendered = markdown_it.MarkdownIt("commonmark").enable("table").render(section)
+    images = re.findall(r'<a href="([^"]+)"><img src="([^"]+)" alt="([^"]*)"', rendered)
+    assert len(images) == 2, rendered
+    for (link, src, alt), folder in zip(sorted(images, key=lambda i: i[1]), folders):
+        assert (sweep / unquote(src)).resolve() == (
+            sweep / folder / "decision_boundary.png"
+        ).resolve()
+        assert (sweep / unquote(link)).resolve() == (sweep / folder / "report.html").resolve()
+        assert "lr=" in alt

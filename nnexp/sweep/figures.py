@@ -336,6 +336,16 @@ def _jitter(n: int, width: float = 0.25) -> np.ndarray:
     return (np.arange(n) / (n - 1) - 0.5) * width
 
 
+def _spread(x: np.ndarray, width: float) -> np.ndarray:
+    """Offsets that fan out the points of each category (x: (n,) its index) across
+    ``width``, centred on it, so the median's tick is in the middle of its dots."""
+    offsets = np.zeros(len(x))
+    for value in np.unique(x):
+        at = np.flatnonzero(x == value)
+        offsets[at] = _jitter(len(at), width)
+    return offsets
+
+
 def _set_x(ax, param: str, levels: list, numeric: bool, log: bool, at_values: bool = True) -> None:
     """The x axis of a parameter: its numbers (ticked at the swept values when there are
     few and ``at_values``; a search's values are not worth a tick each), or its
@@ -363,8 +373,10 @@ def _set_x(ax, param: str, levels: list, numeric: bool, log: bool, at_values: bo
 def final_figure(sweep: Sweep, settings: pd.DataFrame):
     """Objective (top) and accuracy in % (bottom) of the jobs that finished ok, against
     each swept parameter (numbers on their axis, categories as strips): every job a
-    dot, the median over seeds joined by a line, one line per combination of the other
-    parameters when there are at most ``MAX_LINES``, else one line over all of them."""
+    dot, the median over seeds joined by a line along a number (a short tick in each
+    category's strip, never a line across categories), one line or set of ticks per
+    combination of the other parameters when there are at most ``MAX_LINES`` (side by
+    side in a strip), else one over all of them."""
     table = sweep.table
     params = [p for p in sweep.settings if len(unique(table[p])) > 1]
     ok = table[(table.status == "ok") & np.isfinite(table.objective.to_numpy(float))]
@@ -391,6 +403,7 @@ def final_figure(sweep: Sweep, settings: pd.DataFrame):
         split = others and len(combos) <= MAX_LINES
         groups = combos if split else [((), ok)]
         palette = colours(len(groups))
+        dodge = _jitter(len(groups), 0.7 - 0.7 / len(groups))  # each group's slot, categories
         for (name, _), ax in zip(rows, axes[:, col]):
             for g, (key, group) in enumerate(groups):
                 values = group.objective if name == "objective" else acc[group.index]
@@ -401,23 +414,37 @@ def final_figure(sweep: Sweep, settings: pd.DataFrame):
                 if name == "objective":
                     y = objective_scale.clip(y)
                 colour = palette[g] if split else "#4c72b0"
-                offsets = np.zeros(len(x)) if numeric else _jitter(len(x), 0.3)
-                ax.plot(
-                    x + offsets, y, "o", color=colour, ms=3, alpha=0.5, mec="none", clip_on=False
-                )
                 medians = pd.Series(y).groupby(x).median() if len(x) else pd.Series(dtype=float)
+                if numeric:
+                    ax.plot(x, y, "o", color=colour, ms=3, alpha=0.5, mec="none", clip_on=False)
+                else:
+                    # Categories have no order to draw a line along: each group sits in its
+                    # own slot of the category's strip, its median a short tick there.
+                    slot, width = dodge[g], 0.7 / len(groups)
+                    spread = _spread(x, 0.6 * width)
+                    ax.plot(
+                        x + slot + spread,
+                        y,
+                        "o",
+                        color=colour,
+                        ms=3,
+                        alpha=0.5,
+                        mec="none",
+                        clip_on=False,
+                    )
                 if len(medians):
                     label = ", ".join(
                         f"{k}={fmt(v)}"
                         for k, v in zip(others, key if isinstance(key, tuple) else (key,))
                     )
+                    at = medians.index.to_numpy()
                     (line,) = ax.plot(
-                        medians.index.to_numpy(),
+                        at if numeric else at + dodge[g],
                         medians.to_numpy(),
-                        ls="-" if numeric or split else "none",
+                        ls="-" if numeric else "none",
                         color=colour if split else "#1a1a4d",
                         lw=1.6,
-                        ms=5 if numeric else 16,
+                        ms=5 if numeric else max(6.0, 16.0 / len(groups) ** 0.5),
                         mew=2,
                         marker="o" if numeric else "_",
                         clip_on=False,
@@ -450,7 +477,9 @@ def final_figure(sweep: Sweep, settings: pd.DataFrame):
     hidden = len(table) - len(ok)
     title = f"final {sweep.short} and accuracy"
     if sweep.seeded:
-        title += " (dots: seeds, line: median)"
+        kinds = {is_numeric(unique(table[p])) for p in params}
+        median = "line" if kinds == {True} else "tick" if kinds == {False} else "line or tick"
+        title += f" (dots: seeds, {median}: median)"
     if hidden:
         title += f"\n{hidden} diverged, failed or unfinished job(s) not shown"
     if objective_scale.note:

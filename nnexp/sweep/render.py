@@ -269,11 +269,12 @@ def _md_boundaries(page: Page) -> str | None:
         return None
 
     def thumb(c) -> str:
+        # Markdown's own image and link: a reader shows them as any other image, and the
+        # paths are percent-quoted (href), so no bracket or parenthesis can end them early.
         if c is None or c["image"] is None:
             return ""
-        img = f'<img src="{html.escape(href(c["image"]))}" width="140" alt="">'
-        link = c["link"]
-        return f'<a href="{html.escape(href(link))}">{img}</a>' if link else img
+        img = f"![{md_text(c['words'])}]({href(c['image'])})"
+        return f"[{img}]({href(c['link'])})" if c["link"] else img
 
     if rows is not None and cols is not None:
         a, b = page.sweep.settings
@@ -293,7 +294,7 @@ def _md_boundaries(page: Page) -> str | None:
     lines.append("| " + " | ".join("---" for _ in range(width)) + " |")
     for start in range(0, len(cells), width):
         chunk = cells[start : start + width]
-        pics = [thumb(c) + "<br>" + md_text(c["words"]) for c in chunk]
+        pics = [f"{thumb(c)} {md_text(c['words'])}" for c in chunk]
         lines.append("| " + " | ".join(pics + [""] * (width - len(chunk))) + " |")
     return "\n".join(lines)
 
