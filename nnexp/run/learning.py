@@ -16,6 +16,7 @@ import io
 import json
 import zlib
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -111,10 +112,13 @@ def _boundary(out: np.ndarray) -> np.ndarray:
     return np.column_stack([winner, _unit_bytes(out.max(axis=1))]).ravel()
 
 
-def _signed_bytes(a: np.ndarray) -> tuple[np.ndarray, float]:
-    """One neuron's outputs (n,) -> bytes of a / max|a| mapped to [0, 255], and max|a|."""
+def _signed_bytes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's outputs (n, units) -> each neuron's a / max|a| mapped to [0, 255]
+    (n, units) uint8, and each max|a| (units,), 1 where all are 0. In ``a``'s own dtype,
+    a neuron at a time or all at once alike."""
     a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
-    scale = float(np.abs(a).max()) or 1.0
+    scale = np.abs(a).max(axis=0)
+    scale[scale == 0] = 1
     return _unit_bytes((a / scale + 1) / 2), scale
 
 
@@ -139,12 +143,9 @@ def render_data(
             if neurons:
                 scales = []
                 for layer in forward(net, params, fine)[1:]:  # (n, units) a layer
-                    layer_scales = []
-                    for j in range(layer.shape[1]):
-                        bytes_, scale = _signed_bytes(layer[:, j])
-                        blobs.append(bytes_)
-                        layer_scales.append(round(scale, 6))
-                    scales.append(layer_scales)
+                    bytes_, layer_scales = _signed_bytes(layer)
+                    blobs.append(bytes_.T.ravel())  # neuron by neuron
+                    scales.append([round(float(s), 6) for s in layer_scales])
                 frame["scales"] = scales
                 frame["weights"] = [_rounded(w) for w in params.weights]
                 frame["biases"] = [_rounded(b[0]) for b in params.biases]
@@ -224,6 +225,21 @@ def _gif_palette() -> tuple[list[int], dict[str, int]]:
     return flat, where
 
 
+CLEAR = 255  # a palette index no colour uses: where the shared layer has not drawn
+
+
+@lru_cache(maxsize=512)
+def _text_ink(text: str, size: tuple[int, int]) -> np.ndarray:
+    """(height, width) bool: the pixels ``ImageDraw.text`` inks for ``text`` at the
+    frame's corner in Pillow's default font. The frames of a sweep's runs share their
+    epochs, so each label is rendered once a process."""
+    from PIL import Image, ImageDraw
+
+    layer = Image.new("P", size, CLEAR)
+    ImageDraw.Draw(layer).text((4, 3), text, fill=0)
+    return np.asarray(layer) != CLEAR
+
+
 def animation(data: dict, maps: bytes) -> bytes:
     """The snapshots as an animated GIF: the boundary with the points, the epoch, and
     the loss curve with the epoch marked. Frames are drawn straight in one palette
@@ -253,6 +269,18 @@ def animation(data: dict, maps: bytes) -> bytes:
         return float(size + GIF_CURVE - 6 - (GIF_CURVE - 12) * (v - y_lo) / ((y_hi - y_lo) or 1.0))
 
     line = [(x_of(e), y_of(v)) for e, v, ok in zip(epochs, y, finite) if ok]
+    # What every frame shares, the points and the loss curve, is drawn once on a clear
+    # index and laid over each frame's map: a "P" image is drawn without blending, so
+    # laying the drawn pixels over is drawing them again.
+    shared = Image.new("P", (size, size + GIF_CURVE), CLEAR)
+    draw = ImageDraw.Draw(shared)
+    for x, yy, label in zip(px, py, data["labels"]):
+        fill = at["points"] + label % len(CLASS_COLOURS)
+        draw.ellipse((x - 2.5, yy - 2.5, x + 2.5, yy + 2.5), fill=fill, outline=at["white"])
+    if len(line) > 1:
+        draw.line(line, fill=at["grey"], width=1)
+    fixed = np.asarray(shared)
+    drawn = fixed != CLEAR
     classes = len(data["classes"])
     frames = []
     for n, frame in enumerate(data["frames"]):
@@ -268,18 +296,18 @@ def animation(data: dict, maps: bytes) -> bytes:
             t = Image.fromarray(block.reshape(g, g).astype(np.float32) / 255, mode="F")
             smooth = np.asarray(t.resize((size, size), Image.Resampling.BILINEAR))
             plane = Image.fromarray(np.round(smooth * (LEVELS - 1)).astype(np.uint8))
-        canvas = Image.new("P", (size, size + GIF_CURVE), at["white"])
-        canvas.putpalette(palette)
-        canvas.paste(plane, (0, 0))
-        draw = ImageDraw.Draw(canvas)
-        for x, yy, label in zip(px, py, data["labels"]):
-            fill = at["points"] + label % len(CLASS_COLOURS)
-            draw.ellipse((x - 2.5, yy - 2.5, x + 2.5, yy + 2.5), fill=fill, outline=at["white"])
-        if len(line) > 1:
-            draw.line(line, fill=at["grey"], width=1)
+        pixels = np.full(fixed.shape, at["white"], np.uint8)  # (size + GIF_CURVE, size)
+        pixels[:size, :size] = np.asarray(plane)
+        pixels[drawn] = fixed[drawn]
+        canvas = Image.frombytes("P", shared.size, pixels.tobytes())
         marker = x_of(frame["epoch"])
-        draw.line([(marker, size + 2), (marker, size + GIF_CURVE - 2)], fill=at["red"], width=1)
-        draw.text((4, 3), f"epoch {frame['epoch']}", fill=at["black"])
+        ImageDraw.Draw(canvas).line(
+            [(marker, size + 2), (marker, size + GIF_CURVE - 2)], fill=at["red"], width=1
+        )
+        pixels = np.array(canvas)
+        pixels[_text_ink(f"epoch {frame['epoch']}", shared.size)] = at["black"]
+        canvas = Image.frombytes("P", shared.size, pixels.tobytes())
+        canvas.putpalette(palette)
         frames.append(canvas)
     buffer = io.BytesIO()
     # The last frame stays up longer, so the final boundary can be seen.

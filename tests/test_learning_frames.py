@@ -1,0 +1,160 @@
+"""learning.gif and learning.html are made faster, not different: the animation lays one
+shared layer (points, loss curve) and cached text over each frame's map, and the neuron
+maps are computed a layer at a time. The references below draw every frame in full and
+every neuron alone, as the first versions did; the bytes must be the same."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from nnexp.core.data import Dataset, generate, hold_out, red_blue
+from nnexp.core.network import Network, forward, init_params
+from nnexp.core.optim import OPTIMIZERS
+from nnexp.core.train import Split, encode_targets, train
+from nnexp.run import learning
+from nnexp.run.artifacts import metrics_frame
+from nnexp.run.colours import CLASS_COLOURS
+
+
+def drawn_in_full(data: dict, maps: bytes) -> bytes:
+    """The animation with every frame drawn from scratch by ImageDraw."""
+    from PIL import Image, ImageDraw
+
+    size, g, curve_h = learning.GIF_SIZE, data["grid"], learning.GIF_CURVE
+    palette, at = learning._gif_palette()
+    per_map = g * g * (2 if data["multi"] else 1)
+    neuron_bytes = data["neuronGrid"] ** 2 * sum(data["sizes"][1:]) if data["neurons"] else 0
+    lo, hi = np.array(data["lo"]), np.array(data["hi"])
+    points = (np.array(data["points"]) - lo) / (hi - lo)
+    px, py = points[:, 0] * (size - 1), (1 - points[:, 1]) * (size - 1)
+    epochs = np.array(data["curve"]["epoch"], dtype=float)
+    loss = np.array([np.nan if v is None else v for v in data["curve"]["loss"]], dtype=float)
+    finite = np.isfinite(loss) & (loss > 0)
+    log_y = finite.any() and loss[finite].max() / loss[finite].min() > 100
+    y = np.log10(np.where(finite, loss, 1.0)) if log_y else loss
+    y_lo, y_hi = (y[finite].min(), y[finite].max()) if finite.any() else (0.0, 1.0)
+    top = max(np.log10(epochs[-1] + 1), 1e-9)
+
+    def x_of(epoch) -> float:
+        return float(4 + (size - 8) * np.log10(epoch + 1) / top)
+
+    def y_of(v) -> float:
+        return float(size + curve_h - 6 - (curve_h - 12) * (v - y_lo) / ((y_hi - y_lo) or 1.0))
+
+    line = [(x_of(e), y_of(v)) for e, v, ok in zip(epochs, y, finite) if ok]
+    classes = len(data["classes"])
+    frames = []
+    for n, frame in enumerate(data["frames"]):
+        block = np.frombuffer(maps, np.uint8, per_map, n * (per_map + neuron_bytes))
+        if data["multi"]:
+            pairs = block.reshape(g, g, 2)
+            strength = np.clip((pairs[..., 1] / 255 - 1 / classes) / (1 - 1 / classes), 0, 1)
+            shade = np.round(strength * (learning.STRENGTHS - 1)).astype(int)
+            index = (
+                learning.LEVELS
+                + (pairs[..., 0].astype(int) % len(CLASS_COLOURS)) * learning.STRENGTHS
+                + shade
+            )
+            small = Image.fromarray(index.astype(np.uint8))
+            plane = small.resize((size, size), Image.Resampling.NEAREST)
+        else:
+            t = Image.fromarray(block.reshape(g, g).astype(np.float32) / 255, mode="F")
+            smooth = np.asarray(t.resize((size, size), Image.Resampling.BILINEAR))
+            plane = Image.fromarray(np.round(smooth * (learning.LEVELS - 1)).astype(np.uint8))
+        canvas = Image.new("P", (size, size + curve_h), at["white"])
+        canvas.putpalette(palette)
+        canvas.paste(plane, (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        for x, yy, label in zip(px, py, data["labels"]):
+            fill = at["points"] + label % len(CLASS_COLOURS)
+            draw.ellipse((x - 2.5, yy - 2.5, x + 2.5, yy + 2.5), fill=fill, outline=at["white"])
+        if len(line) > 1:
+            draw.line(line, fill=at["grey"], width=1)
+        marker = x_of(frame["epoch"])
+        draw.line([(marker, size + 2), (marker, size + curve_h - 2)], fill=at["red"], width=1)
+        draw.text((4, 3), f"epoch {frame['epoch']}", fill=at["black"])
+        frames.append(canvas)
+    buffer = io.BytesIO()
+    durations = [120] * (len(frames) - 1) + [1500]
+    frames[0].save(
+        buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
+    )
+    return buffer.getvalue()
+
+
+def neurons_one_by_one(dataset, net, snapshots) -> list[tuple[bytes, list]]:
+    """Each snapshot's neuron maps and scales, a neuron at a time."""
+    lo, hi = learning._bounds(dataset)
+    fine = dataset.transform(learning._plane(lo, hi, learning.NEURON_GRID))
+    out = []
+    with np.errstate(all="ignore"):
+        for _, params in snapshots:
+            blobs, scales = [], []
+            for layer in forward(net, params, fine)[1:]:
+                layer_scales = []
+                for j in range(layer.shape[1]):
+                    a = np.nan_to_num(layer[:, j], nan=0.0, posinf=0.0, neginf=0.0)
+                    scale = float(np.abs(a).max()) or 1.0
+                    blobs.append(learning._unit_bytes((a / scale + 1) / 2))
+                    layer_scales.append(round(scale, 6))
+                scales.append(layer_scales)
+            out.append((np.concatenate(blobs).tobytes(), scales))
+    return out
+
+
+def watched(data: Dataset, hidden, epochs: int, lr: float, output: str = "sigmoid"):
+    n_outputs = 1 if data.n_classes == 2 and output == "sigmoid" else data.n_classes
+    net = Network(2, hidden, n_outputs, "tanh", output, True)
+    params = init_params(net, "xavier", np.random.default_rng(1))
+
+    def split(X, labels):
+        return Split(data.transform(X), encode_targets(labels, n_outputs), labels)
+
+    rec = learning.Recorder(params, learning.snapshot_epochs(epochs, 1, 40))
+    validation = None if data.X_val is None else split(data.X_val, data.labels_val)
+    history = train(
+        net,
+        params,
+        OPTIMIZERS["gd"](params, lr),
+        "mse" if output == "sigmoid" else "cross_entropy",
+        split(data.X, data.labels),
+        epochs,
+        validation=validation,
+        on_log=rec,
+    )
+    return net, rec.taken, metrics_frame(history)
+
+
+CASES = {
+    "red_blue": lambda: (red_blue(), (4,), 300, 1.0, "sigmoid"),
+    "diverging": lambda: (red_blue(), (3,), 60, 1e6, "sigmoid"),
+    "three_classes": lambda: (generate("spiral", 60, 0.2, 0, classes=3), (6,), 80, 0.5, "softmax"),
+    "two_layers_validation": lambda: (
+        hold_out(generate("circles", 80, 0.1, 2), 0.25, 0),
+        (5, 3),
+        80,
+        0.5,
+        "sigmoid",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_fast_animation_and_maps_are_the_reference_bytes(case):
+    data, hidden, epochs, lr, output = CASES[case]()
+    net, snapshots, metrics = watched(data, hidden, epochs, lr, output)
+    page_data, maps = learning.render_data(data, net, snapshots, metrics)
+    for _ in range(2):  # the second time from the cached text
+        assert learning.animation(page_data, maps) == drawn_in_full(page_data, maps)
+    reference = neurons_one_by_one(data, net, snapshots)
+    per_map = learning.GRID**2 * (2 if page_data["multi"] else 1)
+    at = 0
+    for frame, (neuron_maps, scales) in zip(page_data["frames"], reference):
+        at += per_map
+        assert maps[at : at + len(neuron_maps)] == neuron_maps
+        assert frame["scales"] == scales
+        at += len(neuron_maps)
+    assert at == len(maps)
