@@ -12,6 +12,8 @@ import pytest
 from nnexp.sweep import live, report
 from tests.cli import nnexp
 
+WINDOW = (1200, 900)  # the browser fixture's (conftest.py)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -40,12 +42,14 @@ def sweep(finished, tmp_path):
 def test_the_final_page_does_not_reload(finished):
     page = (finished / "report.html").read_text()
     assert "http-equiv" not in page and "(running)" not in page and 'id="live"' not in page
+    assert "location.reload" not in page
 
 
 def test_a_live_page_counts_and_reloads(sweep):
     live.write_live(sweep, 2)
     page = (sweep / "report.html").read_text()
-    assert '<meta http-equiv="refresh" content="2">' in page
+    assert 'data-state="running"' in page and 'data-every="2"' in page
+    assert f'data-stale-after="{live.stale_after(2):g}"' in page and "location.reload" in page
     assert "<title>(running) Sweep report: sweep</title>" in page
     assert 'data-done="2" data-running="1" data-failed="0"' in page
     assert "Sweep running: 2 done, 1 running, 0 failed, 0 not started (of 3)." in page
@@ -90,7 +94,7 @@ def test_the_watcher_follows_the_jobs_and_stops(sweep, tmp_path):
     assert not watcher.process.is_alive()
     report.build(sweep)  # what the callback does next: the final page
     time.sleep(0.5)  # a watcher still running would have rewritten it by now
-    assert "http-equiv" not in _page(sweep)
+    assert 'id="live"' not in _page(sweep)
 
 
 def test_the_page_reloads_itself_in_a_browser(sweep, tmp_path):
@@ -135,3 +139,74 @@ def test_the_callback_pickles_without_its_watcher(tmp_path):
     finally:
         callback.watcher.stop()
     assert copy.watcher is None and copy.live_every == 1.0
+
+
+def _reloads(browser, seconds: float) -> bool:
+    """Whether the open page reloads within ``seconds``: a mark left on its window is
+    gone after a reload."""
+    browser.execute_script("window.notReloaded = true")
+    return _wait_for(lambda: not browser.execute_script("return window.notReloaded"), seconds)
+
+
+def test_a_page_whose_heartbeat_is_old_says_its_sweep_stopped_and_stays(sweep, browser):
+    # The watcher died with its sweep (the whole process group killed): the last page it
+    # wrote must not reload for ever. A fresh heartbeat reloads; an hour-old one stops.
+    from selenium.webdriver.common.by import By
+
+    page = sweep / "report.html"
+    page.write_text(live.live_page(sweep, 1))
+    browser.get(page.as_uri())
+    assert browser.find_element(By.ID, "live").get_attribute("data-state") == "running"
+    assert _reloads(browser, 10)
+    page.write_text(live.live_page(sweep, 1, now=time.time() - 3600))
+    assert _wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '#live[data-state="stopped"]'), 10
+    )
+    banner = browser.find_element(By.ID, "live").text
+    assert banner.startswith("The sweep stopped: this page was last updated at ")
+    assert "no longer reloads" in banner and browser.title.startswith("(stopped) ")
+    assert not _reloads(browser, 3)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_the_heartbeat_moves_without_a_rebuild(sweep):
+    html = live.live_page(sweep, 1, now=1000.0)
+    assert 'data-heartbeat="1000.000"' in html
+    moved = live.beat(html, 2000.5)
+    assert 'data-heartbeat="2000.500"' in moved and "1000.000" not in moved
+    assert moved.replace("2000.500", "1000.000") == html
+
+
+def test_a_killed_sweeps_page_says_it_stopped_and_stops_reloading(tmp_path, browser):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from selenium.webdriver.common.by import By
+
+    env = dict(os.environ, HYDRA_FULL_ERROR="0")
+    command = [sys.executable, "-m", "nnexp", "-m", "lr=0.1,1,10", "epochs=1000000"]
+    command += ["hydra/launcher=basic", "hydra.sweep.dir=sweep"]
+    command += ["hydra.callbacks.sweep_report.live_every=0.5"]
+    sweep = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        page = tmp_path / "sweep" / "report.html"
+        assert _wait_for(lambda: 'data-state="running"' in _page(page.parent), 120)
+        browser.get(page.as_uri())
+        assert _reloads(browser, 10)  # the sweep runs: the page follows it
+    finally:
+        sweep.send_signal(signal.SIGKILL)  # no handler, no callback: only the watcher knows
+        sweep.wait(30)
+    assert _wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '#live[data-state="stopped"]'), 30
+    )
+    banner = browser.find_element(By.ID, "live").text
+    assert (
+        f"The sweep stopped (its process, pid {sweep.pid}, is gone): 0 done, 1 unfinished" in banner
+    )
+    assert "This page no longer reloads" in banner and browser.title.startswith("(stopped) ")
+    assert not _reloads(browser, 3)
+    assert 'data-state="stopped"' in _page(page.parent)

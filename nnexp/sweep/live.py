@@ -8,8 +8,16 @@ finished since its last page it renders the report as it stands — the report's
 far, and ``<meta http-equiv="refresh">`` — and writes it atomically. A build never
 starts sooner than four times the last one took after it, so a large sweep's page costs
 at most a fifth of a core. At the sweep's end the callback stops the watcher and writes
-the final report, which does not reload. The watcher also stops when the process that
-started it is gone (a killed sweep); ``nnexp report DIR`` then makes the page final.
+the final report, which does not reload.
+
+A killed sweep must not leave a page that reloads for ever. When the process that
+started the watcher is gone, the watcher writes the page once more, saying the sweep
+stopped, without the reload, and ends. Should the watcher die too (the whole process
+group killed, the machine stopped), the page itself knows: the watcher rewrites it at
+least every ``BEAT`` seconds with a heartbeat (the time, in the banner's
+``data-heartbeat``), and the page's script reloads only while that is younger than
+``stale_after``; an older page says the sweep stopped and stays as it is.
+``nnexp report DIR`` then makes the page final.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -28,6 +37,34 @@ from .table import REPORT_HTML, job_folders
 log = logging.getLogger("nnexp")
 
 COST_FACTOR = 4  # wait at least this many times the last build's duration
+BEAT = 10.0  # seconds: a running sweep's page is rewritten at least this often
+STALE_BEATS = 6  # a page whose heartbeat is this many beats old: its sweep is gone
+
+
+def stale_after(every: float) -> float:
+    """Seconds after its heartbeat at which a live page takes its sweep for stopped."""
+    return STALE_BEATS * max(every, BEAT)
+
+
+# Runs in the page: reload while the heartbeat is fresh, else say the sweep stopped.
+RELOAD_SCRIPT = """<script>
+(function () {
+  const live = document.getElementById("live");
+  if (!live || live.dataset.state !== "running") return;
+  const beat = Number(live.dataset.heartbeat);
+  if (Date.now() / 1000 - beat <= Number(live.dataset.staleAfter)) {
+    setTimeout(() => location.reload(), 1000 * Number(live.dataset.every));
+    return;
+  }
+  live.dataset.state = "stopped";
+  live.querySelector("strong").textContent = "The sweep stopped: this page was last " +
+    "updated at " + new Date(beat * 1000).toLocaleTimeString() + ".";
+  live.querySelector(".note").textContent = " Its process is gone (killed, or the " +
+    "machine stopped), so the page no longer reloads; reload it yourself to check " +
+    "again. nnexp report on the sweep folder writes the final report.";
+  document.title = document.title.replace("(running) ", "(stopped) ");
+})();
+</script>"""
 
 
 def fingerprint(sweep_dir: Path) -> tuple:
@@ -43,18 +80,24 @@ def fingerprint(sweep_dir: Path) -> tuple:
     return tuple(state)
 
 
-def banner(sweep, best, every: float, now: str) -> str:
+def banner(sweep, best, every: float, now: float, stopped: int | None = None) -> str:
     """One paragraph: done/running/failed/not started, the best so far, when, and that
-    the page reloads."""
+    the page reloads; or, ``stopped`` (the sweep's pid, gone), that it stopped. The
+    heartbeat ``now`` (seconds since the epoch) and the reload's timing are its data."""
     tally = sweep.table.status.value_counts() if len(sweep.table) else {}
     done = int(tally.get("ok", 0)) + int(tally.get("diverged", 0))
     running = int(tally.get("incomplete", 0))
     failed = int(tally.get("failed", 0))
     waiting = max((sweep.expected or 0) - len(sweep.table), 0)
-    parts = [f"{done} done", f"{running} running", f"{failed} failed"]
+    parts = [f"{done} done", f"{running} {'unfinished' if stopped else 'running'}"]
+    parts.append(f"{failed} failed")
     if sweep.expected:
         parts.append(f"{waiting} not started (of {sweep.expected})")
-    text = "Sweep running: " + ", ".join(parts) + "."
+    if stopped:
+        text = f"The sweep stopped (its process, pid {stopped}, is gone): " + ", ".join(parts)
+    else:
+        text = "Sweep running: " + ", ".join(parts)
+    text += "."
     if best is not None:
         from .render import setting_words
 
@@ -62,30 +105,54 @@ def banner(sweep, best, every: float, now: str) -> str:
             f" Best so far: {setting_words(best['settings']) or 'job ' + str(best['job'])}"
             f" ({sweep.short} {best['objective']:.4g})."
         )
+    clock = time.strftime("%H:%M:%S", time.localtime(now))
+    if stopped:
+        note = (
+            f" Updated {clock}. This page no longer reloads; nnexp report on the sweep "
+            "folder writes the final report."
+        )
+    else:
+        note = (
+            f" Updated {clock}; this page reloads every {every:g} s while the sweep runs "
+            "and stops when it ends."
+        )
     return (
-        f'<div id="live" class="warn" data-done="{done}" data-running="{running}" '
-        f'data-failed="{failed}"><strong>{esc(text)}</strong> Updated {esc(now)}; this '
-        f"page reloads every {every:g} s while the sweep runs and stops when it ends.</div>"
+        f'<div id="live" class="warn" data-state="{"stopped" if stopped else "running"}" '
+        f'data-done="{done}" data-running="{running}" data-failed="{failed}" '
+        f'data-heartbeat="{now:.3f}" data-every="{max(1.0, every):g}" '
+        f'data-stale-after="{stale_after(every):g}">'
+        f'<strong>{esc(text)}</strong><span class="note">{esc(note)}</span></div>'
     )
 
 
-def live_page(sweep_dir: Path, every: float) -> str:
-    """The report as it stands, with the live banner and the reload."""
+def live_page(
+    sweep_dir: Path, every: float, now: float | None = None, stopped: int | None = None
+) -> str:
+    """The report as it stands, with the live banner and the reload (``now``: its
+    heartbeat, default the present). ``stopped``: the pid of the sweep that is gone; the
+    banner says so and the page does not reload."""
     from . import report
 
     sweep = report.collect(Path(sweep_dir))
     page = report.page(sweep)
     html = report.render.html_page(page)
-    refresh = f'<meta http-equiv="refresh" content="{max(1, round(every))}">'
-    head = '<meta charset="utf-8">'
-    html = html.replace(head, head + refresh, 1) if head in html else refresh + html
-    html = html.replace("<title>", "<title>(running) ", 1)
-    top = banner(sweep, page.best, every, time.strftime("%H:%M:%S"))
+    html = html.replace("<title>", "<title>(stopped) " if stopped else "<title>(running) ", 1)
+    now = time.time() if now is None else now
+    top = banner(sweep, page.best, every, now, stopped) + RELOAD_SCRIPT
     return html.replace("<main>\n", "<main>\n" + top, 1) if "<main>\n" in html else top + html
 
 
-def write_live(sweep_dir: Path, every: float) -> None:
-    write_text(Path(sweep_dir) / REPORT_HTML, live_page(sweep_dir, every))
+def beat(html: str, now: float) -> str:
+    """A live page with its heartbeat moved to ``now``: the cheap rewrite that tells the
+    page its sweep is still there when nothing else changed."""
+    return re.sub(r'data-heartbeat="[0-9.]+"', f'data-heartbeat="{now:.3f}"', html, count=1)
+
+
+def write_live(sweep_dir: Path, every: float, stopped: int | None = None) -> str:
+    """Write the live page (or, ``stopped``, the stopped one); the page written."""
+    html = live_page(sweep_dir, every, stopped=stopped)
+    write_text(Path(sweep_dir) / REPORT_HTML, html)
+    return html
 
 
 def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
@@ -96,20 +163,31 @@ def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     folder = Path(sweep_dir)
     seen: tuple | None = None
-    wait = every
-    while not stop.wait(wait) and os.getppid() == parent:
+    html: str | None = None
+    next_build = written = time.monotonic()
+    tick = min(every, BEAT)
+    while not stop.wait(tick):
+        if os.getppid() != parent:  # the sweep was killed: say so, once, and end
+            if html is not None:
+                try:
+                    write_live(folder, every, stopped=parent)
+                except Exception as error:
+                    log.debug("live report: %s", error)
+            return
         try:
+            clock = time.monotonic()
             now = fingerprint(folder)
-            if now == seen or not now:
-                wait = every
-                continue
-            started = time.perf_counter()
-            write_live(folder, every)
-            seen = now
-            wait = max(every, COST_FACTOR * (time.perf_counter() - started))
+            # (a hundredth of a second early is on time: wait's timeout is not exact)
+            if now and now != seen and clock >= next_build - 0.01:
+                html = write_live(folder, every)
+                seen, written = now, time.monotonic()
+                next_build = written + max(every, COST_FACTOR * (written - clock))
+            elif html is not None and clock - written >= BEAT:
+                html = beat(html, time.time())
+                write_text(folder / REPORT_HTML, html)
+                written = clock
         except Exception as error:  # a page that fails now may build later; never crash
             log.debug("live report: %s", error)
-            wait = every
 
 
 class Watcher:
