@@ -14,9 +14,10 @@ log axes carry no minor ticks.
 
 from __future__ import annotations
 
-import io
 import logging
+import struct
 import threading
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -83,12 +84,36 @@ def run_plots(
     return paths, errors
 
 
-def _png(rgb: np.ndarray) -> bytes:
-    """(H, W, 3) uint8 -> PNG bytes. zlib level 3 instead of 6: a tenth larger, a fifth
-    of the encoding time saved."""
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="png", compress_level=3)
-    return buffer.getvalue()
+PNG_LEVEL = 3  # zlib's: level 6 makes a tenth smaller files in twice the time
+
+
+def png_bytes(rgb: np.ndarray, level: int = PNG_LEVEL) -> bytes:
+    """(H, W, 3) uint8 -> a PNG of exactly those pixels, written with NumPy and zlib.
+
+    Every row is filtered with PNG's "Up" filter (its difference from the row above,
+    modulo 256): a figure's rows repeat their neighbours (white space, flat bands), so
+    the differences are mostly zeros and deflate well. Pillow tries all five filters on
+    every row and keeps the best, which costs three times as long for a file of about
+    the same size."""
+    height, width, channels = rgb.shape
+    rows = np.empty((height, 1 + width * channels), np.uint8)
+    rows[:, 0] = 2  # the filter type of each row: Up
+    filtered = rows[:, 1:].reshape(height, width, channels)  # a view into rows
+    filtered[0] = rgb[0]
+    np.subtract(rgb[1:], rgb[:-1], out=filtered[1:])  # uint8: wraps modulo 256
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), level))
+        + chunk(b"IEND", b"")
+    )
 
 
 def warm_up() -> None:
@@ -267,7 +292,7 @@ def curves_png(
     canvas.restore_region(kept[key])
     for owner, artist in own:
         owner.draw_artist(artist)
-    return _png(np.asarray(canvas.buffer_rgba())[..., :3])
+    return png_bytes(np.asarray(canvas.buffer_rgba())[..., :3])
 
 
 def _round_limits(ax, values: np.ndarray) -> None:
@@ -330,23 +355,43 @@ def boundary_png(dataset, net, params, setting: str = "") -> bytes:
     if two:
         p = np.clip(np.nan_to_num(fine[..., -1], nan=0.5), 0.0, 1.0)  # (h, w)
         band = np.clip(np.searchsorted(LEVELS, p, side="right") - 1, 0, len(LEVELS) - 2)
-        rgb = _TWO_CLASS_BANDS[band]  # (h, w, 3)
-        edges = _edges(p >= 0.5)
+        image = _composite_inks(overlay, np.where(_edges(p >= 0.5), BLACK_INK, band))
     else:
         rgb, winner = _many_class_colours(fine, CLASS_COLOURS)
-        edges = _edges(winner)
-    rgb[edges] = 0.0
-    # The fixed layer over white is ready-made; only the axes' box is composited anew.
+        rgb[_edges(winner)] = 0.0
+        image = _composite(overlay, rgb)
+    picture = Image.fromarray(image)
+    if setting:
+        _subtitle(picture, setting, overlay.subtitle_at)
+    return png_bytes(np.asarray(picture))
+
+
+def _composite(overlay: _Overlay, rgb: np.ndarray) -> np.ndarray:
+    """The figure: the fixed layer over ``rgb`` (h, w, 3) float32, the map of the axes'
+    box -> (H, W, 3) uint8. The layer over white is ready-made; only the box is
+    composited anew."""
+    top, bottom, left, right = overlay.box
     image = overlay.over_white.copy()  # (H, W, 3) uint8
     covered = overlay.premultiplied[top:bottom, left:right]  # (h, w, 3)
     see_through = overlay.transparency[top:bottom, left:right]  # (h, w, 1)
     image[top:bottom, left:right] = np.round(255.0 * (covered + rgb * see_through))
-    picture = Image.fromarray(image)
-    if setting:
-        _subtitle(picture, setting, overlay.subtitle_at)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="png", compress_level=3)
-    return buffer.getvalue()
+    return image
+
+
+def _composite_inks(overlay: _Overlay, ink: np.ndarray) -> np.ndarray:
+    """``_composite`` of the map ``_TWO_CLASS_INKS[ink]`` (``ink``: (h, w) indices), the
+    same pixels in a fraction of the time: where the fixed layer is clear (most of the
+    box) a pixel is its ink's own colour, looked up; only the pixels under a point or a
+    label are composited."""
+    top, bottom, left, right = overlay.box
+    image = overlay.over_white.copy()  # (H, W, 3) uint8
+    box = image[top:bottom, left:right]
+    box[...] = _TWO_CLASS_PAINT[ink]
+    rows, cols = overlay.drawn
+    covered = overlay.premultiplied[top:bottom, left:right][rows, cols]  # (n, 3)
+    see_through = overlay.transparency[top:bottom, left:right][rows, cols]  # (n, 1)
+    box[rows, cols] = np.round(255.0 * (covered + _TWO_CLASS_INKS[ink[rows, cols]] * see_through))
+    return image
 
 
 SUBTITLE_PX = 14  # Matplotlib's 10 points at DPI 100
@@ -385,6 +430,11 @@ def _band_colours() -> np.ndarray:
 
 
 _TWO_CLASS_BANDS = _band_colours()
+# The two-class map's inks: the bands, then black for the 0.5 line; and each ink as the
+# pixel it makes where nothing is drawn over it (0 + ink * 1, rounded as _composite does).
+_TWO_CLASS_INKS = np.vstack([_TWO_CLASS_BANDS, np.zeros((1, 3), np.float32)])
+BLACK_INK = len(_TWO_CLASS_INKS) - 1
+_TWO_CLASS_PAINT = np.round(255.0 * _TWO_CLASS_INKS).astype(np.uint8)
 
 
 def _resample(values: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -439,6 +489,8 @@ class _Overlay:
     transparency: np.ndarray
     box: tuple[int, int, int, int]  # the axes' pixels: top, bottom, left, right
     subtitle_at: int  # the pixel row the title's second line (the setting) is centred on
+    # (rows, columns) in the box where the layer is not clear: points, labels, frame.
+    drawn: tuple[np.ndarray, np.ndarray]
 
 
 _overlays = threading.local()
@@ -571,8 +623,11 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
     # The second title line: halfway between the first line's foot and the axes' top.
     title_foot = height - title.get_window_extent().y0
     subtitle_at = int(round((title_foot + (height - y1)) / 2))
+    top, bottom = height - y1, height - y0
+    clear = (transparency == 1.0) & (premultiplied == 0.0).all(axis=-1, keepdims=True)
+    rows, cols = np.nonzero(~clear[top:bottom, x0:x1, 0])
     return _Overlay(
-        over_white, premultiplied, transparency, (height - y1, height - y0, x0, x1), subtitle_at
+        over_white, premultiplied, transparency, (top, bottom, x0, x1), subtitle_at, (rows, cols)
     )
 
 

@@ -1,0 +1,66 @@
+"""The run figures' fast paths draw the same pixels as the plain ones: the PNG writer
+(NumPy and zlib instead of Pillow) and the two-class boundary's looked-up colours."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nnexp.core.data import generate, hold_out, red_blue, with_queries
+from nnexp.core.network import Network
+from nnexp.run import figures
+
+
+def decoded(png: bytes) -> np.ndarray:
+    picture = Image.open(io.BytesIO(png))
+    assert picture.format == "PNG" and picture.mode == "RGB"
+    return np.asarray(picture)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (37, 53), (440, 1000)])
+def test_png_bytes_hold_exactly_the_pixels(shape):
+    rng = np.random.default_rng(sum(shape))
+    rgb = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(decoded(figures.png_bytes(rgb)), rgb)
+    # Smooth rows and a view that is not contiguous (a canvas's RGBA without alpha).
+    rgba = np.zeros((*shape, 4), np.uint8)
+    rgba[..., :3] = np.linspace(0, 255, shape[1]).astype(np.uint8)[None, :, None]
+    rgba[::2, :, 1] = 255
+    np.testing.assert_array_equal(decoded(figures.png_bytes(rgba[..., :3])), rgba[..., :3])
+
+
+def test_png_bytes_match_pillows_pixels_for_a_figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.subplots().plot([0, 1, 0.5], label="a line")
+    fig.legend()
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    pillow = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(pillow, format="png")
+    np.testing.assert_array_equal(decoded(figures.png_bytes(rgb)), decoded(pillow.getvalue()))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        with_queries(red_blue(), [[0.2, 0.8], [1.0, 1.0]]),
+        hold_out(generate("circles", 120, 0.1, 4), 0.25, 0),
+    ],
+    ids=["queries", "validation"],
+)
+def test_looked_up_inks_composite_as_the_general_path(data):
+    overlay = figures._overlay(data, Network(2, (4,), 1, "tanh", "sigmoid", True), True)
+    top, bottom, left, right = overlay.box
+    assert len(overlay.drawn[0]) > 0  # points and labels lie over the map
+    rng = np.random.default_rng(0)
+    ink = rng.integers(0, len(figures._TWO_CLASS_INKS), (bottom - top, right - left))
+    ink[:, : (right - left) // 2] = figures.BLACK_INK  # and plain stretches of one ink
+    general = figures._composite(overlay, figures._TWO_CLASS_INKS[ink])
+    np.testing.assert_array_equal(figures._composite_inks(overlay, ink), general)
