@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,25 @@ def nnexp(
         timeout=timeout,
         env=env,
         input=input,
+    )
+
+
+def started(cwd: Path, *args: str) -> subprocess.Popen:
+    """``python -m nnexp ...`` started in the background, in its own process group (as a
+    terminal's foreground job is: ``os.killpg`` reaches it all, as Ctrl-C does), with
+    Ctrl-C's default action even if the tests were started with SIGINT ignored (as a
+    shell's background job is), so a signal test tests nnexp and not how pytest was run."""
+    env = dict(os.environ, HYDRA_FULL_ERROR="0")
+    env.pop("PYTHONWARNINGS", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnexp", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

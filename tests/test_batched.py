@@ -6,14 +6,13 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from cli import alive, forks, job_dirs, nnexp
+from cli import alive, forks, job_dirs, nnexp, started
 
 from nnexp.sweep.batched import group_key, groups
 
@@ -330,14 +329,7 @@ def test_workers_end_with_the_sweeps_main_process(tmp_path, sig):
     # A scheduler may stop the main process alone (SIGTERM), or kill it outright: its
     # workers must not go on writing run folders, nor linger blocked for ever.
     args = ["seed=0,1,2,3", "epochs=30000000", "hydra.launcher.n_jobs=2", "sweep_check=off"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nnexp", "-m", *args, "hydra.sweep.dir=sweep"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = started(tmp_path, "-m", *args, "hydra.sweep.dir=sweep")
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while len(workers) < 2 and time.monotonic() < deadline:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli import alive, forks, nnexp
+from cli import alive, forks, nnexp, started
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -134,16 +134,7 @@ def test_ctrl_c_is_one_line_and_the_sweep_resumes(tmp_path, launcher):
     args = [f"hydra/launcher={launcher}", "seed=0,1", "epochs=3000000", "hydra.sweep.dir=sweep"]
     if launcher == "batched":
         args.append("hydra.launcher.n_jobs=2")  # forked workers, whatever the core count
-    env = dict(os.environ, HYDRA_FULL_ERROR="0")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nnexp", "-m", *args],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,  # Ctrl-C reaches the whole foreground group: so does this
-    )
+    process = started(tmp_path, "-m", *args)
     # Training has begun once a job folder exists (basic) or workers are forked (batched,
     # which makes its folders when it writes them).
     deadline = time.monotonic() + 60

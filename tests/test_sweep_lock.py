@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from cli import nnexp
+from cli import nnexp, started
 
 from nnexp.sweep.lock import LOCK, SweepBusy, acquire, release
 
@@ -54,17 +54,13 @@ def test_sweep_busy_names_the_folder_and_the_process(tmp_path):
 @pytest.mark.parametrize("launcher", ["basic", "batched"])
 def test_a_second_sweep_into_a_running_sweeps_folder_refuses(tmp_path, launcher):
     args = [f"hydra/launcher={launcher}", "hydra.sweep.dir=sweep"]
-    first = subprocess.Popen(
-        [sys.executable, "-m", "nnexp", "-m", "seed=0,1", "epochs=30000000", *args],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    first = started(tmp_path, "-m", "seed=0,1", "epochs=30000000", *args)
     try:
+        # The lock is taken once the sweep check has passed, before any job starts.
+        lock = tmp_path / "sweep" / LOCK
         deadline = time.monotonic() + 90
-        while not list((tmp_path / "sweep").glob("*/.hydra")) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.1)
         second = nnexp(tmp_path, "-m", "lr=0.1,1", "epochs=5", *args)
         assert second.returncode == 1
         lines = second.stderr.strip().splitlines()
