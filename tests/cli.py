@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from omegaconf import DictConfig
 
 from nnexp.edge.config import CONF_DIR
@@ -106,3 +107,17 @@ def alive(pid: int) -> bool:
         return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
+
+
+def quick_first(cases: list, ids: list[str], quick: int = 2) -> list:
+    """``cases`` as pytest params: the first ``quick`` in the quick tier, the rest marked
+    slow. A table of error cases that each start the command keeps a sample in the
+    developer's loop; the full suite (and CI) runs every case."""
+    return [
+        pytest.param(
+            *(case if isinstance(case, tuple) else (case,)),
+            id=name,
+            marks=() if i < quick else pytest.mark.slow,
+        )
+        for i, (case, name) in enumerate(zip(cases, ids, strict=True))
+    ]

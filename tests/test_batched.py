@@ -127,6 +127,7 @@ def test_each_replica_stops_early_and_restores_its_best_on_its_own(tmp_path):
     assert_same_runs(basic, batched)
 
 
+@pytest.mark.slow
 def test_groups_larger_than_max_replicas_are_split(tmp_path):
     args = ("experiment=gender", "epochs=30", "seed=range(5)", "lr=0.1,0.3")
     basic, _ = sweep(tmp_path, "basic", *args, "hydra/launcher=basic")
@@ -239,6 +240,7 @@ def test_group_key_ignores_only_per_replica_values():
     assert groups({0: base, 1: other_width, 2: other_seed, 3: base}, 2) == [[0, 2], [3], [1]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", ["hydra.launcher.max_replicas=0"])
 def test_bad_launcher_settings_are_refused(tmp_path, bad):
     result = nnexp(
@@ -313,6 +315,7 @@ def test_optuna_proposes_and_scores_the_same_trials_with_either_launcher(tmp_pat
     assert best[0] == best[1]
 
 
+@pytest.mark.slow
 def test_sweeps_are_batched_by_default_and_basic_is_one_override_away(tmp_path):
     args = ("dataset=xor", "dataset.n=20", "epochs=5", "seed=0,1", "hydra.launcher.n_jobs=1")
     _, default = sweep(tmp_path, "default", *args)

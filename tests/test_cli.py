@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from cli import nnexp, only_run, run_dirs, summary
+from cli import nnexp, only_run, quick_first, run_dirs, summary
 
 from nnexp.edge.config import CONSTRAINTS, LAUNCHER_PLUGINS
 
@@ -50,6 +50,7 @@ def test_red_blue_preset_matches_every_printed_digit(tmp_path):
     assert metrics.epoch.iloc[-1] == 100000
 
 
+@pytest.mark.slow
 def test_gender_preset_tells_emily_from_frank(tmp_path):
     result = nnexp(tmp_path, "experiment=gender")
     assert result.returncode == 0, result.stderr
@@ -59,6 +60,7 @@ def test_gender_preset_tells_emily_from_frank(tmp_path):
     assert list(frame[frame.kind == "query"].predicted) == ["female", "male"]
 
 
+@pytest.mark.slow
 def test_queries_from_the_command_line_replace_the_datasets_own(tmp_path):
     result = nnexp(
         tmp_path, "experiment=gender", "epochs=200", "dataset.queries=[[128,63],[170,70.5]]"
@@ -141,6 +143,7 @@ def test_recorded_command_reproduces_the_run(tmp_path):
     pd.testing.assert_frame_equal(first, second)
 
 
+@pytest.mark.slow
 def test_diverging_run_is_reported_not_warned(tmp_path):
     result = nnexp(
         tmp_path,
@@ -178,7 +181,7 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("override,message", BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
+@pytest.mark.parametrize("override,message", quick_first(BAD_INPUT, [b[0] for b in BAD_INPUT], 3))
 def test_bad_input_gets_one_clear_line(tmp_path, override, message):
     result = nnexp(tmp_path, override, "epochs=5")
     assert result.returncode != 0
@@ -195,6 +198,7 @@ def test_sweep_values_are_checked_before_any_job_runs(tmp_path):
     assert not list(tmp_path.rglob("metrics.csv"))
 
 
+@pytest.mark.slow
 def test_help_lists_groups_and_hydra_flags_work(tmp_path):
     help_text = nnexp(tmp_path, "--help").stdout
     for group in ("dataset:", "model:", "optimizer:", "experiment:"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from cli import nnexp, only_run, summary
+from cli import nnexp, only_run, quick_first, summary
 
 
 def blobs(path, n: int = 40, seed: int = 0) -> None:
@@ -63,7 +63,7 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAD))
+@pytest.mark.parametrize("case", quick_first(list(BAD), list(BAD)))
 def test_bad_csv_is_one_line_and_no_artifacts(tmp_path, case):
     text, extra, words = BAD[case]
     if text is not None:
@@ -81,6 +81,7 @@ def test_bad_csv_is_one_line_and_no_artifacts(tmp_path, case):
     assert summary(only_run(tmp_path))["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_features_named_like_prediction_columns_keep_their_values(tmp_path):
     rows = ["name,target,x,label"] + [
         f"{i % 7},{i % 3},{i},{'a' if i < 6 else 'b'}" for i in range(12)

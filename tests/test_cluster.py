@@ -345,6 +345,7 @@ def test_the_slurm_preset_becomes_an_sbatch_array(tmp_path):
         ("ray_cluster", ["address: auto", "object_store_memory: null", "RayLauncher"]),
     ],
 )
+@pytest.mark.slow
 def test_presets_compose_as_hydra_launcher_options(tmp_path, preset, shown):
     plugin = PLUGINS["submitit_local" if preset == "slurm" else "ray"]
     pytest.importorskip(plugin, reason=f"{plugin} is not installed")

@@ -47,6 +47,7 @@ class TestBatchedLauncherWithBatchingSweeper(BatchedSweeperTestSuite):
     pass
 
 
+@pytest.mark.slow  # each test runs Hydra apps as subprocesses
 @pytest.mark.parametrize(
     "task_launcher_cfg, extra_flags",
     [
@@ -95,6 +96,7 @@ def test_launching_no_jobs_returns_no_results():
         assert launcher.launch([], initial_job_idx=0) == []
 
 
+@pytest.mark.slow
 def test_an_app_built_on_nnexp_runs_its_own_task_on_every_job(tmp_path):
     # A host app with nnexp's configs and a task of its own: the batched launcher must call
     # that task (not nnexp's) once a job, with each job's config.

@@ -68,6 +68,7 @@ def test_a_2d_run_leaves_its_page_and_animation(run_dir):
     assert "[play it step by step](learning.html)" in (run_dir / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_snapshots_0_and_data_that_is_not_2d_leave_none(tmp_path):
     done = nnexp(tmp_path, "epochs=50", "snapshots=0")
     assert done.returncode == 0, done.stderr

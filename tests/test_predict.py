@@ -93,6 +93,7 @@ def test_folder_without_model(tmp_path):
     assert "empty has no model.npz" in line
 
 
+@pytest.mark.slow
 def test_failed_run_says_why(tmp_path):
     result = nnexp(tmp_path, "dataset=csv", "dataset.path=missing.csv", "dataset.target=label")
     assert result.returncode != 0
@@ -120,6 +121,7 @@ def test_sweep_job_folder_and_sweep_folder(tmp_path):
     assert "is a sweep folder" in line and str(sweeps[0] / "0") in line
 
 
+@pytest.mark.slow
 def test_three_classes_lists_every_probability(tmp_path):
     rng = np.random.default_rng(0)
     centres = {"a": (-3, 0), "b": (3, 0), "c": (0, 4)}

@@ -232,6 +232,7 @@ def test_duplicate_and_empty_headers_are_refused(tmp_path):
     assert "empty.csv line 1: column 2 has an empty header" in line
 
 
+@pytest.mark.slow
 def test_a_validation_fraction_that_rounds_to_no_rows_is_refused(tmp_path):
     line = failed_run(tmp_path, "dataset.val_fraction=0.001")
     assert "dataset.val_fraction=0.001 of 15 rows is 0.015 rows, which rounds to none" in line
@@ -268,6 +269,7 @@ def test_standardising_values_near_1e300_keeps_the_feature(tmp_path):
         (["dataset=xor", "dataset.n=1000000000"], "1000000000 rows x 5 units"),
     ],
 )
+@pytest.mark.slow
 def test_runs_too_big_for_memory_are_refused_before_allocating(tmp_path, args, words):
     line = failed_run(tmp_path, *args)
     assert "this run would need about" in line and words in line
@@ -311,18 +313,21 @@ def test_an_id_column_as_target_is_refused(tmp_path):
 # stands where the command must write instead, which fails for root too.
 
 
+@pytest.mark.slow
 def test_a_run_folder_that_cannot_be_made_is_one_line(tmp_path):
     (tmp_path / "afile").write_text("in the way\n")
     line = refused(tmp_path, "hydra.run.dir=afile/run", "epochs=2", status=1)
     assert line == "nnexp: error: cannot write afile/run: Not a directory"
 
 
+@pytest.mark.slow
 def test_a_sweep_folder_that_cannot_be_made_is_one_line(tmp_path):
     (tmp_path / "afile").write_text("in the way\n")
     line = refused(tmp_path, "-m", "lr=1,2", "hydra.sweep.dir=afile/sw", "epochs=2", status=1)
     assert line == "nnexp: error: cannot write afile/sw: Not a directory"
 
 
+@pytest.mark.slow
 def test_a_run_whose_file_cannot_be_written_is_one_line(tmp_path):
     (tmp_path / "run" / "metrics.csv").mkdir(parents=True)
     result = nnexp(tmp_path, "hydra.run.dir=run", "epochs=2")
@@ -384,6 +389,7 @@ def test_a_full_disk_fails_the_job_and_keeps_the_others(tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_a_report_that_cannot_be_written_is_one_line(tmp_path):
     """The sweep's run folders are made by hand (a finished job's three files), so no
     sweep has to run first."""

@@ -433,6 +433,7 @@ def test_colours_stay_distinct_past_ten_values_and_legends_cover_no_data(tmp_pat
         assert legend.get_window_extent(renderer).y0 >= 0
 
 
+@pytest.mark.slow
 def test_a_search_gets_history_slices_and_parallel_coordinates(tmp_path):
     import sys
 
@@ -600,6 +601,7 @@ def test_a_damaged_summary_json_is_an_unfinished_job_not_the_end_of_the_report(t
     assert built.best["settings"] == {"lr": 0.1}
 
 
+@pytest.mark.slow
 def test_cli_rebuilds_an_interrupted_sweep_from_its_run_folders(tmp_path):
     sweep = make_sweep(tmp_path / "s", ["lr=0.1,1,10"], extra=["hydra/launcher=joblib"])
     make_job(sweep, 0, ["lr=0.1"], loss=0.2)
@@ -620,6 +622,7 @@ def test_cli_says_so_when_the_folder_holds_no_sweep(tmp_path):
     assert nnexp(tmp_path, "report", str(tmp_path / "missing")).returncode == 2
 
 
+@pytest.mark.slow
 def test_a_folder_of_several_sweeps_gets_one_combined_report(tmp_path):
     # Each sweep numbers its jobs from 0, as the groups of examples/slurm_batched.sh do.
     for group, loss in (("group-0", 0.3), ("group-1", 0.1)):

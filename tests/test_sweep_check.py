@@ -46,6 +46,7 @@ def test_check_lists_every_bad_job_and_trains_nothing(files, form):
     assert not (files / "outputs").exists()
 
 
+@pytest.mark.slow
 def test_check_of_a_good_sweep_exits_zero(files):
     done = nnexp(files, "check", "lr=0.1,1", "dataset=csv", "dataset.path=two.csv",
                  "dataset.target=label", "seed=range(3)")  # fmt: skip
@@ -56,6 +57,7 @@ def test_check_of_a_good_sweep_exits_zero(files):
     assert not (files / "outputs").exists()
 
 
+@pytest.mark.slow
 def test_a_sweep_with_bad_jobs_refuses_to_start(files):
     done = nnexp(files, "-m", *SWEEP)
     assert done.returncode == 1
@@ -76,6 +78,7 @@ def test_a_bad_mode_is_one_line(files):
     )
 
 
+@pytest.mark.slow
 def test_an_optuna_search_is_checked_over_its_choices(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     done = nnexp(tmp_path, "check", "hparams_search=circles_optuna", "loss=cross_entropy",
