@@ -95,3 +95,39 @@ def test_features_named_like_prediction_columns_keep_their_values(tmp_path):
     assert list(frame["name (feature)"]) == [i % 7 for i in range(12)]
     assert list(frame["target (feature)"]) == [i % 3 for i in range(12)]
     assert list(frame["target"]) == ["a"] * 6 + ["b"] * 6
+
+
+@pytest.mark.parametrize("rows", [200, 60])
+def test_a_csv_holds_out_a_fifth_for_early_stopping_from_100_rows_up(tmp_path, rows):
+    # Found: early stopping (on by default) watched nothing out of the box, because no
+    # rows were held out; the saved model was the last epoch's, overfit or not.
+    blobs(tmp_path / "blobs.csv", n=rows)
+    args = ["dataset=csv", "dataset.path=blobs.csv", "dataset.target=label", "epochs=300"]
+    result = nnexp(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path)
+    record = summary(run)
+    assert record["config"]["dataset"]["val_fraction"] == "auto"
+    kinds = pd.read_csv(run / "predictions.csv", keep_default_na=False).kind.value_counts()
+    metrics = pd.read_csv(run / "metrics.csv")
+    if rows >= 100:
+        assert record["resolved"]["dataset.val_fraction"] == 0.2
+        assert kinds["val"] == rows // 5 and kinds["train"] == rows - rows // 5
+        assert "val_loss" in metrics and record["monitor"] == "val_loss"
+        assert record["best"]["val_loss"] == pytest.approx(metrics.val_loss.min())
+        assert "| validation fraction | 0.2 (auto) |" in (run / "report.md").read_text()
+    else:  # a fifth of 60 rows is too few to judge by: all of them train
+        assert record["resolved"]["dataset.val_fraction"] == 0.0
+        assert "val" not in kinds and kinds["train"] == rows and "val_loss" not in metrics
+        assert record["monitor"] is None
+
+
+def test_val_fraction_is_auto_or_a_fraction(tmp_path):
+    blobs(tmp_path / "blobs.csv")
+    args = ["dataset=csv", "dataset.path=blobs.csv", "dataset.target=label"]
+    result = nnexp(tmp_path, *args, "dataset.val_fraction=most")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert (
+        "dataset.val_fraction='most' is not allowed: "
+        "dataset.val_fraction must be auto or a number in [0, 1)" in result.stderr
+    )

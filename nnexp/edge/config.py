@@ -52,7 +52,7 @@ class DatasetConf:
     features: Optional[list[str]] = None
     queries: Optional[list[Any]] = None
     standardize: bool = False
-    val_fraction: float = 0.0
+    val_fraction: Any = 0.0  # a fraction in [0, 1), or auto (run/setup.py val_fraction)
     classes: int = 2  # generated gaussians and spiral: how many
 
 
@@ -80,7 +80,7 @@ class OptimizerConf:
 @dataclass
 class EarlyStoppingConf:
     # Stop after this many epochs without improvement of monitor; null: never. Watched
-    # only where monitor exists: val_ metrics need dataset.val_fraction > 0.
+    # only where monitor exists: val_ metrics need rows held out (dataset.val_fraction).
     patience: Optional[int] = 100
     monitor: str = "val_loss"  # see MONITORS
 
@@ -200,7 +200,9 @@ CONSTRAINTS: dict[str, Constraint] = {
     "dataset.noise": NON_NEGATIVE,
     "dataset.seed": _int_at_least(0),
     "dataset.standardize": BOOL,
-    "dataset.val_fraction": UNIT,
+    "dataset.val_fraction": Constraint(
+        lambda v: v == "auto" or UNIT.check(v), "auto or a number in [0, 1)"
+    ),
     "dataset.queries": QUERIES,
     "dataset.features": FEATURES,
     "dataset.classes": _int_at_least(2),

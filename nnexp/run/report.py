@@ -123,7 +123,7 @@ def blocks(out_dir: Path, summary: dict, dataset, net) -> list[Block]:
         *_results(summary),
         *_queries(Path(out_dir) / artifacts.PREDICTIONS, dataset, net),
         *_figures(summary, dataset),
-        *_settings(summary.get("config", {})),
+        *_settings(summary.get("config", {}), summary.get("resolved") or {}),
         *_reproduce(summary),
     ]
 
@@ -308,10 +308,16 @@ def loss_label(loss: str | None) -> str:
     return f"{loss} per row" if summed_over_rows(loss) else loss
 
 
-def _settings(config: dict) -> list[Block]:
+def _settings(config: dict, resolved: dict) -> list[Block]:
+    """The settings table; an option given as ``auto`` shows what it became (resolved:
+    {"loss": "bce", ...}) as ``bce (auto)``."""
     if not config:
         return []
     model, optimizer, data = (config.get(k) or {} for k in ("model", "optimizer", "dataset"))
+
+    def shown(value, option: str):
+        return f"{resolved[option]} (auto)" if value == "auto" and option in resolved else value
+
     batch = optimizer.get("batch_size")
     rows = [
         ["dataset", data.get("name", MISSING)],
@@ -319,14 +325,15 @@ def _settings(config: dict) -> list[Block]:
         ["learning rate", config.get("lr", MISSING)],
         ["epochs", config.get("epochs", MISSING)],
         ["batch size", "full batch" if batch is None else batch],
-        ["loss", config.get("loss", MISSING)],
-        ["initialisation", model.get("init", MISSING)],
+        ["loss", shown(config.get("loss", MISSING), "loss")],
+        ["initialisation", shown(model.get("init", MISSING), "model.init")],
         ["seed", config.get("seed", MISSING)],
         ["random generator", config.get("rng", MISSING)],
         ["dtype", config.get("dtype", MISSING)],
     ]
-    if data.get("val_fraction"):
-        rows.insert(1, ["validation fraction", data["val_fraction"]])
+    fraction = shown(data.get("val_fraction"), "dataset.val_fraction")
+    if fraction and fraction != "0.0 (auto)":
+        rows.insert(1, ["validation fraction", fraction])
     return [
         Block("h2", _plain("Settings")),
         Block(

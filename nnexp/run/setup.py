@@ -26,6 +26,11 @@ DEFAULT_MAX_MEMORY_GB = 8.0  # a third of a 24 GiB machine: room for two paralle
 AUTO_LOSS = {"sigmoid": "bce", "softmax": "cross_entropy"}
 # model.init=auto: He keeps relu-like layers' variance, Glorot (xavier) the others'.
 AUTO_INIT = {"relu": "he", "leaky_relu": "he"}
+# dataset.val_fraction=auto (the CSV preset's): a fifth of the rows held out, so early
+# stopping and restore_best have a validation loss to watch, from AUTO_VAL_ROWS rows up
+# (a fifth of them is 20 rows); fewer rows than that train on all of them.
+AUTO_VAL_FRACTION = 0.2
+AUTO_VAL_ROWS = 100
 
 
 class ConfigError(ValueError):
@@ -92,9 +97,23 @@ def load_dataset(dc) -> Dataset:
         from .csv_data import load_csv
 
         data = load_csv(dc.path, dc.target, features=_plain(dc.features))
+    return prepared(data, dc)
+
+
+def prepared(data: Dataset, dc) -> Dataset:
+    """A loaded dataset as ``dc`` (the dataset options) wants it: with its queries, the
+    validation rows held out, the features standardised."""
     data = with_queries(data, _plain(dc.queries))
-    data = hold_out(data, dc.val_fraction, dc.seed)
+    data = hold_out(data, val_fraction(dc.val_fraction, len(data.X)), dc.seed)
     return standardized(data) if dc.standardize else data
+
+
+def val_fraction(option, rows: int) -> float:
+    """The fraction of ``rows`` held out: the option's, or for ``auto`` AUTO_VAL_FRACTION
+    from AUTO_VAL_ROWS rows up and none below."""
+    if option == "auto":
+        return AUTO_VAL_FRACTION if rows >= AUTO_VAL_ROWS else 0.0
+    return float(option)
 
 
 def _plain(node):
@@ -122,14 +141,16 @@ def output_layer(cfg, n_classes: int) -> tuple[int, str]:
     return n_outputs, act
 
 
-def resolve(cfg, output_activation: str) -> dict:
-    """The loss and the initialisation a run uses: the config's, or what ``auto`` picks
-    for its activations."""
+def resolve(cfg, output_activation: str, rows: int) -> dict:
+    """The loss, the initialisation and the validation fraction a run uses: the
+    config's, or what ``auto`` picks for its activations and its ``rows`` (training and
+    validation)."""
     loss = cfg.loss if cfg.loss != "auto" else AUTO_LOSS.get(output_activation, "mse")
     init = cfg.model.init
     if init == "auto":
         init = AUTO_INIT.get(cfg.activation, "xavier")
-    return {"loss": loss, "model.init": init}
+    fraction = val_fraction(cfg.dataset.val_fraction, rows)
+    return {"loss": loss, "model.init": init, "dataset.val_fraction": fraction}
 
 
 def watching(cfg, has_validation: bool) -> dict:
@@ -207,7 +228,8 @@ def build(cfg, dataset: Dataset | None = None) -> Setup:
     )
     dtype = np.dtype(cfg.dtype)
     rng = make_rng(cfg)
-    resolved = resolve(cfg, out_act)
+    rows = len(dataset.X) + (0 if dataset.X_val is None else len(dataset.X_val))
+    resolved = resolve(cfg, out_act, rows)
     params = init_params(net, resolved["model.init"], rng, cfg.model.init_scale, dtype)
     o = cfg.optimizer
     rule = OPTIMIZERS[o.name]
