@@ -1,7 +1,8 @@
 """learning.gif and learning.html are made faster, not different: the animation lays one
-shared layer (points, loss curve) and cached text over each frame's map, and the neuron
-maps are computed a layer at a time. The references below draw every frame in full and
-every neuron alone, as the first versions did; the bytes must be the same."""
+shared layer (points, loss curve) and cached text over each frame's map, and the maps
+are computed for all snapshots at once (a replica axis) and a layer at a time. The
+references below draw every frame in full and evaluate every snapshot and every neuron
+alone, as the first versions did; the bytes must be the same."""
 
 from __future__ import annotations
 
@@ -85,14 +86,24 @@ def drawn_in_full(data: dict, maps: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def neurons_one_by_one(dataset, net, snapshots) -> list[tuple[bytes, list]]:
-    """Each snapshot's neuron maps and scales, a neuron at a time."""
+def maps_one_by_one(dataset, net, snapshots) -> tuple[bytes, list]:
+    """Every snapshot's maps, evaluated alone: its boundary map, then each neuron's map
+    alone; and each snapshot's neuron scales."""
     lo, hi = learning._bounds(dataset)
+    coarse = dataset.transform(learning._plane(lo, hi, learning.GRID))
     fine = dataset.transform(learning._plane(lo, hi, learning.NEURON_GRID))
-    out = []
+    blobs, all_scales = [], []
     with np.errstate(all="ignore"):
         for _, params in snapshots:
-            blobs, scales = [], []
+            out = forward(net, params, coarse)[-1]  # (n, k)
+            if out.shape[1] <= 2:
+                blobs.append(learning._unit_bytes(out[:, -1]))
+            else:
+                winner = np.nan_to_num(out, nan=0.0).argmax(axis=1).astype(np.uint8)
+                blobs.append(
+                    np.column_stack([winner, learning._unit_bytes(out.max(axis=1))]).ravel()
+                )
+            scales = []
             for layer in forward(net, params, fine)[1:]:
                 layer_scales = []
                 for j in range(layer.shape[1]):
@@ -101,8 +112,8 @@ def neurons_one_by_one(dataset, net, snapshots) -> list[tuple[bytes, list]]:
                     blobs.append(learning._unit_bytes((a / scale + 1) / 2))
                     layer_scales.append(round(scale, 6))
                 scales.append(layer_scales)
-            out.append((np.concatenate(blobs).tobytes(), scales))
-    return out
+            all_scales.append(scales)
+    return np.concatenate(blobs).tobytes(), all_scales
 
 
 def watched(data: Dataset, hidden, epochs: int, lr: float, output: str = "sigmoid"):
@@ -149,12 +160,6 @@ def test_the_fast_animation_and_maps_are_the_reference_bytes(case):
     page_data, maps = learning.render_data(data, net, snapshots, metrics)
     for _ in range(2):  # the second time from the cached text
         assert learning.animation(page_data, maps) == drawn_in_full(page_data, maps)
-    reference = neurons_one_by_one(data, net, snapshots)
-    per_map = learning.GRID**2 * (2 if page_data["multi"] else 1)
-    at = 0
-    for frame, (neuron_maps, scales) in zip(page_data["frames"], reference):
-        at += per_map
-        assert maps[at : at + len(neuron_maps)] == neuron_maps
-        assert frame["scales"] == scales
-        at += len(neuron_maps)
-    assert at == len(maps)
+    reference, scales = maps_one_by_one(data, net, snapshots)
+    assert maps == reference
+    assert [frame["scales"] for frame in page_data["frames"]] == scales

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.network import Network, Params, forward
-from ..core.stacked import unstack
+from ..core.stacked import stack, unstack
 from .artifacts import LEARNING_GIF, LEARNING_PAGE, write_bytes, write_text
 from .colours import CLASS_COLOURS, rgb
 from .learning_page import TEMPLATE as _TEMPLATE
@@ -104,22 +104,30 @@ def _unit_bytes(p: np.ndarray) -> np.ndarray:
 
 
 def _boundary(out: np.ndarray) -> np.ndarray:
-    """Network outputs (n, k) -> the map's bytes: P(class 1) for two classes (n,), else
-    the winning class and its probability interleaved (2n,)."""
-    if out.shape[1] <= 2:
-        return _unit_bytes(out[:, -1])
-    winner = np.nan_to_num(out, nan=0.0).argmax(axis=1).astype(np.uint8)
-    return np.column_stack([winner, _unit_bytes(out.max(axis=1))]).ravel()
+    """Network outputs (..., n, k) -> the map's bytes: P(class 1) for two classes
+    (..., n), else the winning class and its probability interleaved (..., 2n)."""
+    if out.shape[-1] <= 2:
+        return _unit_bytes(out[..., -1])
+    winner = np.nan_to_num(out, nan=0.0).argmax(axis=-1).astype(np.uint8)
+    pairs = np.stack([winner, _unit_bytes(out.max(axis=-1))], axis=-1)  # (..., n, 2)
+    return pairs.reshape(*out.shape[:-2], -1)
 
 
 def _signed_bytes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A layer's outputs (n, units) -> each neuron's a / max|a| mapped to [0, 255]
-    (n, units) uint8, and each max|a| (units,), 1 where all are 0. In ``a``'s own dtype,
-    a neuron at a time or all at once alike."""
+    """A layer's outputs (..., n, units) -> each neuron's a / max|a| mapped to [0, 255],
+    neuron by neuron (..., units * n) uint8, and each max|a| (..., units), 1 where all are
+    0. In ``a``'s own dtype, a neuron at a time or all at once alike."""
     a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
-    scale = np.abs(a).max(axis=0)
+    scale = np.abs(a).max(axis=-2)
     scale[scale == 0] = 1
-    return _unit_bytes((a / scale + 1) / 2), scale
+    bytes_ = _unit_bytes((a / scale[..., None, :] + 1) / 2)
+    return np.swapaxes(bytes_, -1, -2).reshape(*a.shape[:-2], -1), scale
+
+
+# Snapshots are evaluated together, stacked on a replica axis as a batched sweep trains
+# (the same products as one at a time), in chunks whose widest layer over the grid stays
+# near this many numbers.
+CHUNK_NUMBERS = 1_000_000
 
 
 def _rounded(a: np.ndarray) -> list:
@@ -136,20 +144,26 @@ def render_data(
     fine = dataset.transform(_plane(lo, hi, NEURON_GRID))
     neurons = sum(net.hidden) <= NEURON_LIMIT
     blobs, frames = [], []
+    chunk = max(1, CHUNK_NUMBERS // (len(coarse) * max(net.sizes)))
     with np.errstate(all="ignore"):
-        for epoch, params in snapshots:
-            blobs.append(_boundary(forward(net, params, coarse)[-1]))
-            frame: dict = {"epoch": epoch}
+        for start in range(0, len(snapshots), chunk):
+            part = snapshots[start : start + chunk]
+            stacked = stack([params for _, params in part])
+            maps = [_boundary(forward(net, stacked, coarse)[-1])]  # (R, bytes) each
+            scales = []  # (R, units) a layer
             if neurons:
-                scales = []
-                for layer in forward(net, params, fine)[1:]:  # (n, units) a layer
+                for layer in forward(net, stacked, fine)[1:]:  # (R, n, units) a layer
                     bytes_, layer_scales = _signed_bytes(layer)
-                    blobs.append(bytes_.T.ravel())  # neuron by neuron
-                    scales.append([round(float(s), 6) for s in layer_scales])
-                frame["scales"] = scales
-                frame["weights"] = [_rounded(w) for w in params.weights]
-                frame["biases"] = [_rounded(b[0]) for b in params.biases]
-            frames.append(frame)
+                    maps.append(bytes_)
+                    scales.append(layer_scales)
+            for r, (epoch, params) in enumerate(part):
+                blobs += [m[r] for m in maps]
+                frame: dict = {"epoch": epoch}
+                if neurons:
+                    frame["scales"] = [[round(float(v), 6) for v in s[r]] for s in scales]
+                    frame["weights"] = [_rounded(w) for w in params.weights]
+                    frame["biases"] = [_rounded(b[0]) for b in params.biases]
+                frames.append(frame)
     take = np.unique(
         np.linspace(0, len(dataset.X) - 1, min(POINT_LIMIT, len(dataset.X))).astype(int)
     )
