@@ -47,7 +47,11 @@ SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
 
 def train(argv: list[str]) -> None:
     """Check the command line's overrides, then hand over to Hydra."""
+    from ..run.execute import ask_git_early
     from ..run.setup import ConfigError
+
+    if not any(a in ("-m", "--multirun") for a in argv):
+        ask_git_early()  # a run records nnexp's commit: git answers while Hydra starts
     from .config import preflight
 
     try:

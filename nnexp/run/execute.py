@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import subprocess
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -25,25 +25,57 @@ from .setup import ConfigError, Setup, build
 log = logging.getLogger("nnexp")
 
 
-@lru_cache(maxsize=1)  # the source does not change under a running process
-def git_commit() -> str | None:
-    """The commit of nnexp's own source, with -dirty when it has uncommitted changes."""
-    here = Path(__file__).resolve().parent
+_GIT: dict = {}  # "pid": the process that asked; "asked": git's processes; "answer"
+
+
+def ask_git_early() -> None:
+    """Start git's two commands for ``git_commit``, once a process (the source does not
+    change under a running process), without waiting: their tens of milliseconds then
+    pass while Hydra composes and the run trains. Processes, not a thread, so a process
+    forked meanwhile inherits no lock; it asks again itself."""
+    if _GIT.get("pid") == os.getpid():
+        return
+    here = str(Path(__file__).resolve().parent)
+    commands = (["rev-parse", "HEAD"], ["status", "--porcelain", "--", "."])
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-        if commit.returncode:
-            return None
-        dirty = subprocess.run(
-            ["git", "-C", str(here), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-        return commit.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
+        asked = [
+            subprocess.Popen(
+                ["git", "-C", here, *command],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+            for command in commands
+        ]
+    except OSError:  # no git here
+        asked = []
+    _GIT.clear()
+    _GIT.update(pid=os.getpid(), asked=asked)
+
+
+def git_commit() -> str | None:
+    """The commit of nnexp's own source, with -dirty when it has uncommitted changes
+    (None outside a git checkout or without git)."""
+    ask_git_early()
+    if "answer" not in _GIT:
+        _GIT["answer"] = _answer(_GIT["asked"])
+    return _GIT["answer"]
+
+
+def _answer(asked: list) -> str | None:
+    if not asked:
         return None
+    try:
+        (commit, _), (dirty, _) = (process.communicate(timeout=5) for process in asked)
+    except subprocess.SubprocessError:  # git hung: no answer rather than no run
+        for process in asked:
+            process.kill()
+            process.communicate()
+        return None
+    if asked[0].returncode:
+        return None
+    return commit.strip() + ("-dirty" if dirty.strip() else "")
 
 
 def provenance(cfg) -> dict:
@@ -120,6 +152,7 @@ def run(
 
     ``trained`` hands over a network that was already trained elsewhere (the batched
     launcher trains many at once); only the run folder is then written."""
+    ask_git_early()
     if trained is None:
         setup = build(cfg)
         history = fit(cfg, setup)
