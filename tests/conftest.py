@@ -18,6 +18,15 @@ def _nnexp_schema():
     register()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_folder(tmp_path_factory):
+    """Run figures keep layers in a cache folder (``NNEXP_CACHE_DIR``); the tests' go to
+    a temporary one, never the user's, and the commands the tests start inherit it."""
+    import os
+
+    os.environ["NNEXP_CACHE_DIR"] = str(tmp_path_factory.mktemp("nnexp-cache"))
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 

@@ -64,3 +64,30 @@ def test_looked_up_inks_composite_as_the_general_path(data):
     ink[:, : (right - left) // 2] = figures.BLACK_INK  # and plain stretches of one ink
     general = figures._composite(overlay, figures._TWO_CLASS_INKS[ink])
     np.testing.assert_array_equal(figures._composite_inks(overlay, ink), general)
+
+
+def test_the_boundary_layer_kept_on_disk_gives_the_same_figure(tmp_path, monkeypatch):
+    from nnexp.core.network import init_params
+
+    data = with_queries(red_blue(), [[0.2, 0.8]])
+    net = Network(2, (4,), 1, "sigmoid", "sigmoid", True)
+    params = init_params(net, "xavier", np.random.default_rng(0))
+
+    def drawn(cache: str) -> bytes:
+        monkeypatch.setenv(figures.CACHE_VARIABLE, cache)
+        figures._overlays.__dict__.clear()  # each thread's layers in memory
+        return figures.boundary_png(data, net, params, "seed=0")
+
+    plain = drawn("")  # no disk cache
+    kept = tmp_path / "cache"
+    assert drawn(str(kept)) == plain  # drawn, then kept
+    (layer,) = kept.glob("boundary-layer-*.npz")
+    assert drawn(str(kept)) == plain  # read back
+    layer.write_bytes(b"not a layer")
+    assert drawn(str(kept)) == plain  # a damaged file is drawn again, and replaced
+    assert layer.read_bytes() != b"not a layer"
+    other = Network(2, (5,), 1, "sigmoid", "sigmoid", True)  # another title: another layer
+    figures.boundary_png(data, other, init_params(other, "xavier", np.random.default_rng(0)))
+    assert len(list(kept.glob("boundary-layer-*.npz"))) == 2
+    (kept / "blocked").write_text("")  # a cache that cannot be written is passed by
+    assert drawn(str(kept / "blocked")) == plain

@@ -14,7 +14,9 @@ log axes carry no minor ticks.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import struct
 import threading
 import zlib
@@ -515,8 +517,77 @@ def _overlay(dataset, net, two: bool) -> _Overlay:
     if key not in cache:
         if len(cache) >= 8:
             cache.clear()
-        cache[key] = _draw_overlay(dataset, net, two)
+        cache[key] = _overlay_from(*_kept_overlay(key, lambda: _draw_overlay(dataset, net, two)))
     return cache[key]
+
+
+# The fixed layer is the same for every run of a dataset and architecture, and drawing it
+# is most of a short run's boundary figure (Matplotlib builds and draws the axes, colour
+# bar, points and legend), so it is also kept on disk: in NNEXP_CACHE_DIR, by default
+# nnexp/ in the user's cache folder (XDG_CACHE_HOME, else ~/.cache); NNEXP_CACHE_DIR=""
+# keeps nothing. A file is named by a hash of everything that decides the layer's pixels:
+# the key above, this module's and the colours' source, Matplotlib's and FreeType's
+# versions and every Matplotlib setting (a matplotlibrc may change fonts).
+CACHE_VARIABLE = "NNEXP_CACHE_DIR"
+
+
+def _cache_dir() -> Path | None:
+    where = os.environ.get(CACHE_VARIABLE)
+    if where is not None:
+        return Path(where) if where else None
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(home) / "nnexp"
+
+
+def _kept_overlay(key: tuple, draw) -> tuple[np.ndarray, tuple[int, int, int, int], int]:
+    """``draw()``'s (RGBA (H, W, 4) uint8, axes box, subtitle row), read from the disk
+    cache when kept there, else drawn and kept. A cache that cannot be read or written
+    is passed by: the layer is drawn as without one."""
+    folder = _cache_dir()
+    if folder is None:
+        return draw()
+    import hashlib
+    import pickle
+
+    import matplotlib
+    from matplotlib import ft2font
+
+    from . import colours
+
+    digest = hashlib.sha256(pickle.dumps(key))
+    for source in (__file__, colours.__file__):
+        digest.update(Path(source).read_bytes())
+    settings = sorted((k, repr(v)) for k, v in matplotlib.rcParams.items())
+    digest.update(repr((matplotlib.__version__, ft2font.__freetype_version__, settings)).encode())
+    path = folder / f"boundary-layer-{digest.hexdigest()[:32]}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as kept:
+            rgba, box, subtitle_at = kept["rgba"], kept["box"], kept["subtitle_at"]
+            return rgba, tuple(int(v) for v in box), int(subtitle_at)  # type: ignore[return-value]
+    except Exception:  # not kept yet, or damaged: draw it
+        pass
+    rgba, box, subtitle_at = draw()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, rgba=rgba, box=np.array(box), subtitle_at=subtitle_at)
+        artifacts.write_bytes(path, buffer.getvalue())
+    except OSError as error:
+        log.debug("boundary layer not kept in %s: %s", folder, error)
+    return rgba, box, subtitle_at
+
+
+def _overlay_from(rgba: np.ndarray, box: tuple[int, int, int, int], subtitle_at: int) -> _Overlay:
+    """The layer ready to composite, from its RGBA pixels (H, W, 4) uint8, top row first."""
+    top, bottom, left, right = box
+    colour = np.asarray(rgba, dtype=np.float32) / 255.0
+    opacity = colour[..., 3:]
+    premultiplied = colour[..., :3] * opacity
+    transparency = 1.0 - opacity
+    over_white = np.round(255.0 * (premultiplied + transparency)).astype(np.uint8)
+    clear = (transparency == 1.0) & (premultiplied == 0.0).all(axis=-1, keepdims=True)
+    rows, cols = np.nonzero(~clear[top:bottom, left:right, 0])
+    return _Overlay(over_white, premultiplied, transparency, box, subtitle_at, (rows, cols))
 
 
 # Where a query's label may sit, tried in this order: (dx, dy) points from the star, and
@@ -533,7 +604,8 @@ LABEL_PLACES = (
 )
 
 
-def _draw_overlay(dataset, net, two: bool) -> _Overlay:
+def _draw_overlay(dataset, net, two: bool) -> tuple[np.ndarray, tuple[int, int, int, int], int]:
+    """The fixed layer drawn by Matplotlib: (RGBA, the axes' box, the subtitle's row)."""
     names = list(dataset.class_names)
     colours = CLASS_COLOURS
     fig = _new_figure(7.2, 6.2)
@@ -613,22 +685,13 @@ def _draw_overlay(dataset, net, two: bool) -> _Overlay:
     _label_queries(fig, ax, dataset)
     canvas = _agg(fig)
     canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba(), dtype=np.float32) / 255.0  # (H, W, 4), top row first
-    opacity = rgba[..., 3:]
-    premultiplied = rgba[..., :3] * opacity
-    transparency = 1.0 - opacity
-    over_white = np.round(255.0 * (premultiplied + transparency)).astype(np.uint8)
+    rgba = np.array(canvas.buffer_rgba())  # (H, W, 4) uint8, top row first
     x0, y0, x1, y1 = np.round(ax.get_window_extent().extents).astype(int)  # y from the bottom
     height = rgba.shape[0]
     # The second title line: halfway between the first line's foot and the axes' top.
     title_foot = height - title.get_window_extent().y0
     subtitle_at = int(round((title_foot + (height - y1)) / 2))
-    top, bottom = height - y1, height - y0
-    clear = (transparency == 1.0) & (premultiplied == 0.0).all(axis=-1, keepdims=True)
-    rows, cols = np.nonzero(~clear[top:bottom, x0:x1, 0])
-    return _Overlay(
-        over_white, premultiplied, transparency, (top, bottom, x0, x1), subtitle_at, (rows, cols)
-    )
+    return rgba, (int(height - y1), int(height - y0), int(x0), int(x1)), subtitle_at
 
 
 def _label_queries(fig, ax, dataset) -> None:
