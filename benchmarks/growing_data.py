@@ -11,15 +11,21 @@ it evaluates loss and accuracy on the whole set before the first epoch and after
 nnexp's initial weights, and their final losses are compared with nnexp's.
 
     python benchmarks/growing_data.py [--quick] [--repeats 3]
+
+``--quick`` trains an eighth of the epochs: a smoke test, not a measurement (with two
+epochs, nnexp's two extra evaluations are a third of its time). Without PyTorch the
+script says so in one line and its rows are marked skipped.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
 from _common import (
+    PEER_HINT,
     Row,
     Timed,
     compose_config,
@@ -128,7 +134,13 @@ def agreement(theirs: float, ours: float) -> str:
 
 def run(repeats: int = 3, quick: bool = False, dtypes=("float64", "float32")) -> list[Row]:
     torch = peer("torch")
-    if torch is not None:
+    if torch is None:
+        print(
+            f"growing_data: PyTorch is not installed, its rows are skipped ({PEER_HINT}, "
+            "or pip install torch --index-url https://download.pytorch.org/whl/cpu)",
+            file=sys.stderr,
+        )
+    else:
         torch.set_num_threads(TORCH_THREADS)
     rows = []
     for dtype in dtypes:

@@ -38,12 +38,15 @@ def test_missing_peers_are_skipped_with_a_note(no_peers, tmp_path):
     assert (tmp_path / "results.csv").read_text().startswith("# cpu: test\n")
 
 
-def test_growing_data_loop_agrees_with_nnexp(no_peers, monkeypatch):
+def test_growing_data_loop_agrees_with_nnexp(no_peers, monkeypatch, capsys):
     monkeypatch.setattr(growing_data, "SIZES", [(200, (4, 4), 20)])
     rows = growing_data.run(repeats=1, dtypes=("float32",))
     lean = next(r for r in rows if r.contender.startswith("lean"))
     assert float(lean.agreement.split()[-1]) < 1e-5  # rel. diff of the final losses
     assert any(r.met == "skipped" for r in rows)
+    # Without PyTorch: one line says so, and how to install it.
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "PyTorch is not installed" in lines[0] and "pip install" in lines[0]
 
 
 def test_batched_sweep_trains_with_the_resolved_loss():

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .activations import ACTIVATIONS, Activation
+from .rows import RowSplit
 
 # A NumPy Generator, or the legacy RandomState the tutorial presets draw from.
 Rng = np.random.Generator | np.random.RandomState
@@ -144,17 +145,24 @@ class Buffers:
 
     ``acts[l]``: ``(..., n, sizes[l + 1])``, one per layer; ``deltas[l]`` and
     ``derivatives[l]`` the same for the hidden layers only; ``grads``: the parameters'
-    shapes; ``ones``: ``(1, n)``, see ``_row_sums``."""
+    shapes; ``ones``: ``(1, n)``, see ``_row_sums``. ``splits[l]``: how layer ``l``'s
+    elementwise passes are split over threads (``rows.RowSplit``), None for a layer too
+    small to gain from it."""
 
     acts: list[np.ndarray]
     deltas: list[np.ndarray]
     derivatives: list[np.ndarray]
     grads: Params
     ones: np.ndarray
+    splits: list[RowSplit | None]
 
     @classmethod
-    def like(cls, net: Network, params: Params, X: np.ndarray) -> Buffers:
-        """Buffers for batches shaped like ``X: (..., n, d)``, with ``params``' replicas."""
+    def like(
+        cls, net: Network, params: Params, X: np.ndarray, threads: int | None = None
+    ) -> Buffers:
+        """Buffers for batches shaped like ``X: (..., n, d)``, with ``params``' replicas;
+        large layers' elementwise passes run on ``threads`` threads (None: the cores
+        this process may use, at most 4). The results do not depend on ``threads``."""
         W = params.weights[0]
         rows = (*W.shape[:-2], X.shape[-2])  # (..., n)
         dtype = np.result_type(X, W)
@@ -169,6 +177,7 @@ class Buffers:
                 [np.empty_like(b) for b in params.biases],
             ),
             ones=np.ones((1, X.shape[-2]), dtype),
+            splits=[RowSplit.for_shape(a.shape, threads) for a in layers],
         )
 
 
@@ -192,13 +201,18 @@ def forward(
     ``train`` do this for you)."""
     mm = _matmul_for(params.weights[0])
     outs: Sequence[Any] = buffers.acts if buffers else _NONES  # Any: an array or None
+    splits = buffers.splits if buffers else _NONES
     acts = [X]
     a = X
-    for W, b, act, out in zip(params.weights, params.biases or _NONES, net.activations, outs):
+    layers = zip(params.weights, params.biases or _NONES, net.activations, outs, splits)
+    for W, b, act, out, split in layers:
         z = mm(a, W, out)  # (..., n, fan_out)
-        if b is not None:
-            z += b  # broadcast (..., 1, fan_out)
-        a = act.function(z, z)  # z is not needed once activated: overwrite it
+        if split is not None:  # a large layer: bias and activation by blocks of rows
+            a = split.activate(z, b, act.function)
+        else:
+            if b is not None:
+                z += b  # broadcast (..., 1, fan_out)
+            a = act.function(z, z)  # z is not needed once activated: overwrite it
         acts.append(a)
     return acts
 
@@ -231,20 +245,27 @@ def backward(
     grads_b: list[Any]
     deltas: Sequence[Any]
     derivatives: Sequence[Any]
+    splits: Sequence[RowSplit | None]
     if buffers:
         grads_w, grads_b = buffers.grads.weights, buffers.grads.biases
         deltas, derivatives, ones = buffers.deltas, buffers.derivatives, buffers.ones
+        splits = buffers.splits
     else:
         grads_w = [None] * (last + 1)
         grads_b = [None] * (last + 1) if params.biases else []
-        deltas = derivatives = _NONES
+        deltas = derivatives = splits = _NONES
         ones = None
     for l in range(last, -1, -1):
         grads_w[l] = mm(acts[l].mT, delta, grads_w[l])  # (..., fan_in, fan_out)
         if grads_b:
             grads_b[l] = _row_sums(delta, ones, grads_b[l])  # (..., 1, fan_out)
         if l:
-            slope = derivative(acts[l], derivatives[l - 1])  # (..., n, fan_in)
-            delta = mm(delta, weights[l].mT, deltas[l - 1])  # (..., n, fan_in)
-            delta *= slope
+            split = splits[l - 1]
+            if split is None:
+                slope = derivative(acts[l], derivatives[l - 1])  # (..., n, fan_in)
+                delta = mm(delta, weights[l].mT, deltas[l - 1])  # (..., n, fan_in)
+                delta *= slope
+            else:  # a large layer: slope and product by blocks of rows
+                delta = mm(delta, weights[l].mT, deltas[l - 1])
+                delta = split.times_slope(delta, acts[l], derivative, derivatives[l - 1])
     return Params(grads_w, grads_b) if buffers is None else buffers.grads

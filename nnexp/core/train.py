@@ -202,6 +202,7 @@ def train(
     patience: int | None = None,
     monitor: str = "val_loss",
     restore_best: bool = False,
+    threads: int | None = None,
 ) -> History:
     """Train ``params`` in place for ``epochs`` passes over ``data``.
 
@@ -215,7 +216,11 @@ def train(
     or ``restore_best`` is set: ``patience`` ends a network's training once that many
     epochs pass without the metric improving; ``restore_best`` gives back the parameters
     of its best logged epoch. A replica that diverges or stops keeps the parameters it
-    had then while the others train on, so each ends as its own run would."""
+    had then while the others train on, so each ends as its own run would.
+
+    ``threads``: how many threads a large batch's elementwise passes are split over
+    (``rows``; None: the cores this process may use, at most 4). Results are the same
+    bits for any number."""
     replicas = n_replicas(params)
     watch = patience is not None or restore_best
     history = History(params=params, monitor=monitor if watch else None, patience=patience)
@@ -234,7 +239,12 @@ def train(
         """(X, Y) batches -> (X, Y, buffers): one set of buffers per batch shape, made at
         its first batch and reused by every later one."""
         return [
-            (X, Y, made.get(X.shape) or made.setdefault(X.shape, Buffers.like(net, params, X)))
+            (
+                X,
+                Y,
+                made.get(X.shape)
+                or made.setdefault(X.shape, Buffers.like(net, params, X, threads)),
+            )
             for X, Y in batches
         ]
 
