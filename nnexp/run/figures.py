@@ -97,6 +97,7 @@ def png_bytes(rgb: np.ndarray, level: int = PNG_LEVEL) -> bytes:
     the differences are mostly zeros and deflate well. Pillow tries all five filters on
     every row and keeps the best, which costs three times as long for a file of about
     the same size."""
+    rgb = np.ascontiguousarray(rgb)  # a canvas's RGB is a view into RGBA: slow to subtract
     height, width, channels = rgb.shape
     rows = np.empty((height, 1 + width * channels), np.uint8)
     rows[:, 0] = 2  # the filter type of each row: Up
