@@ -558,7 +558,9 @@ def _kept_overlay(key: tuple, draw) -> tuple[np.ndarray, tuple[int, int, int, in
     digest = hashlib.sha256(pickle.dumps(key))
     for source in (__file__, colours.__file__):
         digest.update(Path(source).read_bytes())
-    settings = sorted((k, repr(v)) for k, v in matplotlib.rcParams.items())
+    # Read as a plain dict: RcParams' own lookup of "backend" may import pyplot to pick one
+    # (no matter here: the figures draw on Agg canvases of their own).
+    settings = sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams) if k != "backend")
     digest.update(repr((matplotlib.__version__, ft2font.__freetype_version__, settings)).encode())
     path = folder / f"boundary-layer-{digest.hexdigest()[:32]}.npz"
     try:
