@@ -91,3 +91,21 @@ def test_the_boundary_layer_kept_on_disk_gives_the_same_figure(tmp_path, monkeyp
     assert len(list(kept.glob("boundary-layer-*.npz"))) == 2
     (kept / "blocked").write_text("")  # a cache that cannot be written is passed by
     assert drawn(str(kept / "blocked")) == plain
+
+
+def test_the_disk_cache_keeps_the_most_recently_used_layers(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(figures, "KEPT_LAYERS", 3)
+    for age, name in enumerate("abcde"):
+        path = tmp_path / f"boundary-layer-{name}.npz"
+        path.write_bytes(b"")
+        os.utime(path, ns=(age * 10**9, age * 10**9))  # a oldest, e newest
+    (tmp_path / "other.txt").write_text("not ours")
+    figures._prune(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "boundary-layer-c.npz",
+        "boundary-layer-d.npz",
+        "boundary-layer-e.npz",
+        "other.txt",
+    ]

@@ -566,7 +566,8 @@ def _kept_overlay(key: tuple, draw) -> tuple[np.ndarray, tuple[int, int, int, in
     try:
         with np.load(path, allow_pickle=False) as kept:
             rgba, box, subtitle_at = kept["rgba"], kept["box"], kept["subtitle_at"]
-            return rgba, tuple(int(v) for v in box), int(subtitle_at)  # type: ignore[return-value]
+        os.utime(path)  # recently used: kept longest (see _prune)
+        return rgba, tuple(int(v) for v in box), int(subtitle_at)  # type: ignore[return-value]
     except Exception:  # not kept yet, or damaged: draw it
         pass
     rgba, box, subtitle_at = draw()
@@ -575,9 +576,26 @@ def _kept_overlay(key: tuple, draw) -> tuple[np.ndarray, tuple[int, int, int, in
         buffer = io.BytesIO()
         np.savez_compressed(buffer, rgba=rgba, box=np.array(box), subtitle_at=subtitle_at)
         artifacts.write_bytes(path, buffer.getvalue())
+        _prune(folder)
     except OSError as error:
         log.debug("boundary layer not kept in %s: %s", folder, error)
     return rgba, box, subtitle_at
+
+
+# Layers kept at most: a sweep over generated data's seeds makes a new layer a seed, and a
+# cache in the user's home must not grow without end. The least recently used go first.
+KEPT_LAYERS = 64
+
+
+def _prune(folder: Path) -> None:
+    layers = []
+    for path in folder.glob("boundary-layer-*.npz"):
+        try:
+            layers.append((path.stat().st_mtime_ns, path))
+        except OSError:  # removed meanwhile by another run
+            continue
+    for _, path in sorted(layers, reverse=True)[KEPT_LAYERS:]:
+        path.unlink(missing_ok=True)
 
 
 def _overlay_from(rgba: np.ndarray, box: tuple[int, int, int, int], subtitle_at: int) -> _Overlay:
