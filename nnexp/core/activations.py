@@ -35,10 +35,11 @@ def sigmoid_unguarded(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     """1 / (1 + exp(-z)), the tutorials' formula bit for bit. For z < -709 exp(-z)
     overflows to inf and the result is the correct limit 0; the caller silences that
     overflow with ``np.errstate`` (the forward pass does, once for a whole run)."""
-    e = np.negative(z, out=out)
-    np.exp(e, out=e)
-    np.add(e, _ONE[z.dtype], out=e)
-    return np.reciprocal(e, out=e)
+    # ``out`` passed by position: a keyword costs a small array's pass as much again.
+    e = np.negative(z, out)
+    np.exp(e, e)
+    np.add(e, _ONE[z.dtype], e)
+    return np.reciprocal(e, e)
 
 
 def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -48,13 +49,13 @@ def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def sigmoid_derivative(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    d = np.subtract(_ONE[a.dtype], a, out=out)
-    return np.multiply(a, d, out=d)
+    d = np.subtract(_ONE[a.dtype], a, out)
+    return np.multiply(a, d, d)
 
 
 def tanh_derivative(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    d = np.multiply(a, a, out=out)
-    return np.subtract(_ONE[a.dtype], d, out=d)
+    d = np.multiply(a, a, out)
+    return np.subtract(_ONE[a.dtype], d, d)
 
 
 def relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .activations import sigmoid_derivative
+
 # Probabilities are kept this far from 0 and 1 before a log, so a saturated output
 # costs a large finite loss instead of inf.
 PROB_EPS = 1e-15
@@ -93,9 +95,18 @@ def _canonical_bce_delta(out: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (out - y) / (out.shape[-2] * out.shape[-1])
 
 
+def _sigmoid_sse_delta(out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    # The chain rule's own operations, (out - y) * (out * (1 - out)), so the same bits,
+    # in one call instead of three: the tutorials' output layer, run every epoch.
+    g = out - y
+    g *= sigmoid_derivative(out)
+    return g
+
+
 # (output activation, loss) pairs whose gradient with respect to the pre-activation is
 # taken in closed form: stable where the chain rule would divide by ~0, and cheaper.
 OUTPUT_DELTAS: dict[tuple[str, str], Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ("sigmoid", "bce"): _canonical_bce_delta,
     ("softmax", "cross_entropy"): _canonical_delta,
+    ("sigmoid", "sse"): _sigmoid_sse_delta,
 }

@@ -155,6 +155,7 @@ class Buffers:
     grads: Params
     ones: np.ndarray
     splits: list[RowSplit | None]
+    product: Callable[..., np.ndarray]  # ``_matmul_for`` the parameters, looked up once
 
     @classmethod
     def like(
@@ -178,6 +179,7 @@ class Buffers:
             ),
             ones=np.ones((1, X.shape[-2]), dtype),
             splits=[RowSplit.for_shape(a.shape, threads) for a in layers],
+            product=_matmul_for(W),
         )
 
 
@@ -199,7 +201,7 @@ def forward(
     until the next pass that uses them). Run it under ``np.errstate(over="ignore")``: a
     saturated sigmoid overflows exp to inf on its way to the correct 0 (``predict`` and
     ``train`` do this for you)."""
-    mm = _matmul_for(params.weights[0])
+    mm = buffers.product if buffers else _matmul_for(params.weights[0])
     outs: Sequence[Any] = buffers.acts if buffers else _NONES  # Any: an array or None
     splits = buffers.splits if buffers else _NONES
     acts = [X]
@@ -236,7 +238,7 @@ def backward(
 
     Returns a Params of gradients with the parameters' shapes: ``buffers.grads``, written
     in place, when ``buffers`` are given."""
-    mm = _matmul_for(params.weights[0])
+    mm = buffers.product if buffers else _matmul_for(params.weights[0])
     derivative = net.hidden_derivative
     weights = params.weights
     last = len(weights) - 1

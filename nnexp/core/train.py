@@ -143,6 +143,11 @@ def _folded_lr(optimizer: Optimizer) -> np.ndarray | None:
     return None
 
 
+def _is_unit_step(optimizer: Optimizer) -> bool:
+    """Plain gradient descent with lr 1: the step subtracts the gradients as they are."""
+    return type(optimizer) is GradientDescent and optimizer.unit_step
+
+
 def _subtract(params: Params, grads: Params) -> None:
     for p, g in zip(params.arrays(), grads.arrays()):
         p -= g
@@ -252,9 +257,24 @@ def train(
     start = time.perf_counter()
 
     lr = _folded_lr(optimizer)
-    step = optimizer.step if lr is None else _subtract
+    plain = lr is not None or _is_unit_step(optimizer)
+    step = _subtract if plain else optimizer.step
 
     def run_epochs(first: int, last: int) -> None:
+        if fixed is not None and len(fixed) == 1 and plain:
+            # Full batch and a plain step: the same arrays every epoch, each gradient
+            # subtracted from its parameter; the loop is just the maths.
+            ((X, Y, buffers),) = fixed
+            pairs = list(zip(params.arrays(), buffers.grads.arrays()))
+            for _ in range(first, last + 1):
+                acts = forward(net, params, X, buffers)
+                delta = delta_of(acts[-1], Y)
+                if lr is not None:
+                    delta *= lr
+                backward(net, params, acts, delta, buffers)  # into buffers.grads
+                for p, g in pairs:
+                    p -= g
+            return
         for _ in range(first, last + 1):
             for X, Y, buffers in fixed or with_buffers(_batches(data, batch_size, rng, replicas)):
                 acts = forward(net, params, X, buffers)
