@@ -287,6 +287,45 @@ def test_the_sweepers_check_and_the_launch_compose_each_template_once():
         assert len({id(cfg) for cfg in launched}) == 10
 
 
+def test_nnexps_check_the_sweepers_check_and_the_launch_share_one_composition_per_job():
+    # nnexp's sweep check builds every job first: with the batched launcher its configs
+    # are the ones the sweeper's validation finds and the launch takes (edge/compose.py).
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.nnexp_batched_launcher import _core
+    from nnexp.edge.config import CONF_DIR
+    from nnexp.edge.sweep_check import check
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration(
+            "config",
+            ["hydra/launcher=batched", "seed=range(6)", "epochs=7,9"],
+            run_mode=RunMode.MULTIRUN,
+        )
+        real = loader.load_sweep_config
+        calls = []
+        loader.load_sweep_config = lambda m, o: calls.append(o) or real(m, o)
+        jobs, _ = check(master)
+        assert len(jobs) == 12 and all(job.reason is None for job in jobs)
+        # Two templates (one per epochs), each checked once against a real composition.
+        assert len(calls) == 4
+        _core.compose_through_cache(loader, master)
+        batch = [[f"seed={s}", f"epochs={n}"] for n in (7, 9) for s in range(6)]
+        batch.append(batch[0])  # a repeated job gets a config of its own
+        for overrides in batch:  # what Sweeper.validate_batch_is_legal does
+            loader.load_sweep_config(master_config=master, sweep_overrides=overrides)
+        launched = [_core._COMPOSER[0].take(overrides) for overrides in batch]
+        assert len(calls) == 4  # the sweeper's check and the launch composed nothing more
+        for overrides, cfg in zip(batch, launched):
+            expected = real(master, overrides)
+            assert OmegaConf.to_container(cfg) == OmegaConf.to_container(expected)
+        assert len({id(cfg) for cfg in launched}) == len(batch)
+
+
 def test_a_group_that_fails_to_train_together_trains_alone(monkeypatch, caplog):
     # Anything that breaks a group's joint training must not take its jobs down: each
     # then runs its ordinary task (here stood in for by recording its number).

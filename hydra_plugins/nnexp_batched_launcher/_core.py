@@ -17,7 +17,6 @@ import ctypes
 import logging
 import multiprocessing
 import os
-import pickle
 import signal
 import sys
 import time
@@ -30,6 +29,7 @@ from hydra.core.utils import JobReturn, configure_log, run_job, setup_globals
 from omegaconf import OmegaConf, open_dict
 
 from nnexp.core.data import DataError
+from nnexp.edge.compose import shared
 from nnexp.edge.config import validate
 from nnexp.run import figures
 from nnexp.run.setup import ConfigError
@@ -42,7 +42,7 @@ _JOBS: dict = {}  # job number -> composed sweep config
 _READY: dict = {}  # job number -> plain task config, for the jobs that train in a group
 _TRAINED: dict = {}  # job number -> (Setup, History), in the process that trained it
 _CONTEXT: list = []  # the Hydra context and the task Hydra handed the launcher (nnexp's)
-_COMPOSER: list = []  # the sweep's _Composer, made when Hydra sets the launcher up
+_COMPOSER: list = []  # the sweep's Composer (nnexp.edge.compose), shared with its check
 
 
 def _output_dir(sweep_config) -> Path:
@@ -264,107 +264,28 @@ def _sigterm_as_interrupt():
 
 
 def compose_through_cache(loader, master) -> None:
-    """Put a ``_Composer`` in front of Hydra's config loader for this sweep.
+    """Put the sweep's ``Composer`` (``nnexp.edge.compose``) in front of Hydra's config
+    loader.
 
     Hydra's sweepers compose every job once, only to check that it can be composed
     (``Sweeper.validate_batch_is_legal``), before handing the same overrides to the
     launcher, which must compose them again: two compositions per job, each costing more
-    than a small job's training. Both go through the one config loader of the Hydra
-    context, so the launcher answers the sweeper's compositions itself (derived configs,
-    see ``_Composer``) and keeps them: ``launch`` then takes the very configs the check
-    made instead of composing a second time. Compositions against any other master
-    config pass straight through."""
-    composer = _Composer(loader, master)
+    than a small job's training, and nnexp's sweep check has composed each job once
+    already. All go through the one config loader of the Hydra context, so the
+    sweeper's compositions are answered by the composer the check used (its configs,
+    or derived configs made and kept now), and ``launch`` takes those very configs
+    instead of composing again. Compositions against any other master config pass
+    straight through."""
+    composer = shared(loader, master)
     _COMPOSER[:] = [composer]
     original = composer.load
 
     def load_sweep_config(master_config, sweep_overrides):
         if master_config is not master:
             return original(master_config, sweep_overrides)
-        return composer.compose(list(sweep_overrides), keep=True)
+        return composer.validate(list(sweep_overrides))
 
     loader.load_sweep_config = load_sweep_config
-
-
-class _Composer:
-    """Job configs for a sweep. A Hydra composition costs more than a small job's
-    training, a cost the jobs of a seed sweep pay a hundred times for nothing: jobs
-    whose overrides differ only in plain values of ``REPLICA_OPTIONS`` get a copy of the
-    first such job's composed config with those values set, as Hydra's own override step
-    sets them. The first copy of each template is checked against a real composition;
-    any difference and the template's jobs are all composed by Hydra. Templates are kept
-    pickled: unpickling copies a config in a third of ``copy.deepcopy``'s time, and
-    OmegaConf pickles its configs whole (types and flags included)."""
-
-    def __init__(self, loader, master):
-        from hydra.core.override_parser.overrides_parser import OverridesParser
-
-        self.master = master
-        self.load = loader.load_sweep_config  # Hydra's own, before anything stands in front
-        self.parser = OverridesParser.create()
-        self.templates: dict = {}  # the non-replica overrides -> pickled config, or None
-        self.checked: set = set()
-        self.kept: dict = {}  # overrides -> configs composed for the sweeper's check
-        self.composed = 0
-
-    def _hydra(self, overrides: list[str]):
-        self.composed += 1
-        return self.load(self.master, overrides)
-
-    def take(self, overrides: list[str]):
-        """The config of a job about to launch: the one composed for the sweeper's check
-        (each is handed out once, so a repeated job gets a config of its own), or a new one."""
-        kept = self.kept.get(tuple(overrides))
-        if kept:
-            return kept.pop()
-        return self.compose(overrides)
-
-    def compose(self, overrides: list[str], keep: bool = False):
-        config = self._compose(overrides)
-        if keep:
-            self.kept.setdefault(tuple(overrides), []).append(config)
-        return config
-
-    def _compose(self, overrides: list[str]):
-        parsed = self.parser.parse_overrides(overrides)
-        replica = [
-            o
-            for o in parsed
-            if o.key_or_group in batched.REPLICA_OPTIONS
-            and not o.is_add()
-            and not o.is_delete()
-            and not o.is_sweep_override()
-        ]
-        rest = tuple(o.input_line for o in parsed if o not in replica)
-        if rest not in self.templates:
-            composed = self._hydra(overrides)
-            self.templates[rest] = pickle.dumps(composed)
-            return composed
-        template = self.templates[rest]
-        if template is None:
-            return self._hydra(overrides)
-        derived = self._derive(pickle.loads(template), parsed, replica)
-        if rest not in self.checked:
-            self.checked.add(rest)
-            composed = self._hydra(overrides)
-            if OmegaConf.to_container(derived) != OmegaConf.to_container(composed):
-                log.warning("derived job config differs from Hydra's; composing each job")
-                self.templates[rest] = None
-                return composed
-        return derived
-
-    @staticmethod
-    def _derive(cfg, parsed, replica):
-        """A copy of a template (``cfg``, changed in place) made into the job's config."""
-        for override in replica:
-            OmegaConf.update(cfg, override.key_or_group, override.value(), merge=True)
-        app = [o for o in parsed if not o.is_hydra_override()]
-        naming = cfg.hydra.job.config.override_dirname
-        lines = sorted(o.input_line for o in app if o.key_or_group not in naming.exclude_keys)
-        with open_dict(cfg.hydra):
-            cfg.hydra.overrides.task = [o.input_line for o in app]
-            cfg.hydra.job.override_dirname = naming.item_sep.join(lines).replace("=", naming.kv_sep)
-        return cfg
 
 
 def _cores() -> int:

@@ -23,6 +23,7 @@ multirun, as the option ``sweep_check`` says:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -31,11 +32,16 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from hydra.core.global_hydra import GlobalHydra
 from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
 
 from ..core.data import DataError
 from ..run.setup import ConfigError, build, load_dataset
+from .compose import shared
 from .config import GROUPS, SWEEP_CHECKS, validate
+
+BATCHED_LAUNCHER = "hydra_plugins.nnexp_batched_launcher.batched_launcher.BatchedLauncher"
 
 log = logging.getLogger("nnexp")
 
@@ -109,11 +115,11 @@ class _Composer:
     ``key=value`` overrides are then set on a copy, as Hydra's override step sets them."""
 
     def __init__(self, master: Any) -> None:
-        from hydra.core.global_hydra import GlobalHydra
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
         self.master = master
         self.loader = GlobalHydra.instance().config_loader()
+        self.load = self.loader.load_sweep_config  # Hydra's composition, exact
         self.parser = OverridesParser.create()
         self.templates: dict[tuple, bytes | BaseException] = {}
 
@@ -121,17 +127,15 @@ class _Composer:
         key = o.key_or_group
         return key in GROUPS or "/" in key or o.is_hydra_override() or o.is_add() or o.is_delete()
 
-    def compose(self, overrides: list[str], exact: bool = False):
-        """The job's config; ``exact``: composed by Hydra itself, not derived."""
+    def compose(self, overrides: list[str]):
+        """The job's config, derived from the template of its file-choosing overrides."""
         from omegaconf import OmegaConf
 
-        if exact:
-            return self.loader.load_sweep_config(self.master, list(overrides))
         parsed = self.parser.parse_overrides(overrides)
         files = tuple(str(o.input_line) for o in parsed if self._chooses_files(o))
         if files not in self.templates:
             try:
-                composed = self.loader.load_sweep_config(self.master, list(files))
+                composed = self.load(self.master, list(files))
                 self.templates[files] = pickle.dumps(composed)
             except Exception as error:
                 self.templates[files] = error
@@ -167,7 +171,13 @@ def check(config) -> tuple[list[Job], int]:
     """Build every job of the multirun ``config`` without training it -> (jobs, number of
     distinct datasets loaded); each job's ``reason`` is None when it builds."""
     overrides, swept, numbered = job_overrides(config)
-    composer = _Composer(config)
+    composer: Any = _Composer(config)
+    compose = composer.compose
+    if OmegaConf.select(config, "hydra.launcher._target_") == BATCHED_LAUNCHER:
+        # The launcher takes the very configs built here (edge/compose.py): one
+        # composition per job for the check, the sweeper's validation and the launch.
+        composer = shared(GlobalHydra.instance().config_loader(), config)
+        compose = functools.partial(composer.compose, unvalidated=True)
     datasets: dict[str, object] = {}  # the dataset config as JSON -> Dataset or its error
     jobs = []
     for num, job in enumerate(overrides):
@@ -175,12 +185,12 @@ def check(config) -> tuple[list[Job], int]:
         entry = Job(num if numbered else None, shown)
         jobs.append(entry)
         try:
-            builds(composer.compose(job), datasets)
+            builds(compose(job), datasets)
         except Exception:
             # A derived config is only a shortcut: a job is called bad only when the
             # config Hydra itself composes fails too, and with that config's reason.
             try:
-                builds(composer.compose(job, exact=True), datasets)
+                builds(composer.load(config, list(job)), datasets)
             except Exception as error:
                 entry.reason = _one_line(error)
     return jobs, len(datasets)
