@@ -210,3 +210,33 @@ def test_a_killed_sweeps_page_says_it_stopped_and_stops_reloading(tmp_path, brow
     assert "This page no longer reloads" in banner and browser.title.startswith("(stopped) ")
     assert not _reloads(browser, 3)
     assert 'data-state="stopped"' in _page(page.parent)
+
+
+def test_the_watchers_remembered_reads_give_the_same_page_and_see_replaced_files(
+    sweep, monkeypatch
+):
+    from nnexp.run.artifacts import write_text
+    from nnexp.sweep import table
+
+    def fresh() -> str:
+        monkeypatch.setattr(table, "_REMEMBER", [False])
+        page = live.live_page(sweep, 2, now=1.0)
+        monkeypatch.setattr(table, "_REMEMBER", [True])
+        return page
+
+    monkeypatch.setattr(table, "_READS", {})
+    monkeypatch.setattr(table, "_REMEMBER", [True])
+    first = live.live_page(sweep, 2, now=1.0)
+    assert first == fresh() and table._READS
+    reads = []
+    real = table.pd.read_csv
+    monkeypatch.setattr(table.pd, "read_csv", lambda p, *a, **k: reads.append(p) or real(p))
+    assert live.live_page(sweep, 2, now=1.0) == first and reads == []  # all from memory
+    # Files replaced as nnexp and Hydra write them (a new inode) are read again.
+    metrics = sweep / "1" / "metrics.csv"
+    lines = metrics.read_text().splitlines()
+    write_text(metrics, "\n".join(lines[: len(lines) // 2]) + "\n")
+    write_text(sweep / "0" / ".hydra" / "overrides.yaml", "- lr=0.2\n")
+    changed = live.live_page(sweep, 2, now=1.0)
+    assert changed != first and reads == [metrics]
+    assert changed == fresh()

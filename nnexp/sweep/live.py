@@ -161,6 +161,9 @@ def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
     # process (or this process sees its parent gone); a traceback here would only add
     # lines to the one the command prints.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .table import remember_reads
+
+    remember_reads()  # each build reads the finished jobs' files from memory
     folder = Path(sweep_dir)
     seen: tuple | None = None
     html: str | None = None

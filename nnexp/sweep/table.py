@@ -15,6 +15,7 @@ failed or unfinished seed is not eligible, because its mean is not known.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -96,11 +97,47 @@ class Sweep:
         """A job's metrics.csv, by its run_dir: unique even where job numbers repeat (a
         folder holding several sweeps)."""
         if run_dir not in self.metrics:
-            try:
-                self.metrics[run_dir] = pd.read_csv(self.dir / run_dir / artifacts.METRICS)
-            except (OSError, ValueError, pd.errors.ParserError):
-                self.metrics[run_dir] = None
+            self.metrics[run_dir] = _remembered(self.dir / run_dir / artifacts.METRICS, _read_csv)
         return self.metrics[run_dir]
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+
+
+# The live page's watcher reads the same finished jobs' files at every build: with
+# ``remember_reads()`` a file read once is read again only when it changed (nnexp and
+# Hydra write each by replacing it, so a new version is a new inode). Off elsewhere: a
+# one-off report reads each file once anyway.
+_READS: dict = {}  # (reader, path, inode, mtime, size) -> what the reader returned
+_REMEMBER: list[bool] = [False]
+_MAX_READS = 10_000
+
+
+def remember_reads() -> None:
+    """Keep what ``collect`` reads in this process (the watcher's) for its next builds."""
+    _REMEMBER[0] = True
+
+
+def _remembered(path: Path, read):
+    """``read(path)``, from memory if this very file was read before; kept values are
+    handed out as copies (DataFrame.copy, deep copies of containers)."""
+    if not _REMEMBER[0]:
+        return read(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return read(path)
+    key = (read.__name__, str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    if key not in _READS:
+        if len(_READS) >= _MAX_READS:
+            _READS.clear()
+        _READS[key] = read(path)
+    kept = _READS[key]
+    return kept.copy() if isinstance(kept, pd.DataFrame) else copy.deepcopy(kept)
 
 
 def describe_objective(name: str) -> str:
@@ -191,6 +228,10 @@ def _summary(folder: Path) -> dict | None:
 
 def _load_yaml(path: Path):
     """A YAML file as plain containers, interpolations left as written; None if unreadable."""
+    return _remembered(path, _read_yaml)
+
+
+def _read_yaml(path: Path):
     try:
         from omegaconf import OmegaConf
 
