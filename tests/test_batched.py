@@ -255,6 +255,7 @@ def test_bad_launcher_settings_are_refused(tmp_path, bad):
     assert result.returncode != 0 and "max_replicas" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_sweepers_check_and_the_launch_compose_each_template_once():
     # Hydra's sweepers compose every job to check it, then the launcher composes it again;
     # the batched launcher answers the check with derived configs and keeps them.

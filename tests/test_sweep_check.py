@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.cli import nnexp
+from tests.cli import nnexp, quick_first
 
 BCE_3 = "loss=bce needs a sigmoid output, not softmax: use loss=cross_entropy with softmax"
 NO_COLUMN = "dataset.features: 'b' is not a column of ac.csv: columns are a, c, label"
@@ -37,7 +37,7 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.parametrize("form", ["subcommand", "flag"])
+@pytest.mark.parametrize("form", quick_first(["subcommand", "flag"], ["subcommand", "flag"], 1))
 def test_check_lists_every_bad_job_and_trains_nothing(files, form):
     args = ("check", "-m", *SWEEP) if form == "subcommand" else ("-m", *SWEEP, "--check")
     done = nnexp(files, *args)
