@@ -219,6 +219,7 @@ def test_names_from_the_data_are_escaped_in_both_pages(tmp_path):
 # --- issue 16 item 14: an error once; no stale progress line -------------------------
 
 
+@pytest.mark.slow
 def test_a_data_error_is_printed_once(tmp_path):
     (tmp_path / "bad.csv").write_text("x,y,label\n1,2,a\n3,4,b\n5,oops,a\n")
     result = nnexp(tmp_path, "dataset=csv", "dataset.path=bad.csv", "dataset.target=label")
