@@ -1,8 +1,9 @@
 """learning.gif and learning.html are made faster, not different: the animation lays one
 shared layer (points, loss curve) and cached text over each frame's map, and the maps
 are computed for all snapshots at once (a replica axis) and a layer at a time. The
-references below draw every frame in full and evaluate every snapshot and every neuron
-alone, as the first versions did; the bytes must be the same."""
+references below draw every frame in full (from the same layout and map planes) and
+evaluate every snapshot and every neuron alone, as the first versions did; the bytes
+must be the same."""
 
 from __future__ import annotations
 
@@ -28,43 +29,11 @@ def drawn_in_full(data: dict, maps: bytes) -> bytes:
     palette, at = learning._gif_palette()
     per_map = g * g * (2 if data["multi"] else 1)
     neuron_bytes = data["neuronGrid"] ** 2 * sum(data["sizes"][1:]) if data["neurons"] else 0
-    lo, hi = np.array(data["lo"]), np.array(data["hi"])
-    points = (np.array(data["points"]) - lo) / (hi - lo)
-    px, py = points[:, 0] * (size - 1), (1 - points[:, 1]) * (size - 1)
-    epochs = np.array(data["curve"]["epoch"], dtype=float)
-    loss = np.array([np.nan if v is None else v for v in data["curve"]["loss"]], dtype=float)
-    finite = np.isfinite(loss) & (loss > 0)
-    log_y = finite.any() and loss[finite].max() / loss[finite].min() > 100
-    y = np.log10(np.where(finite, loss, 1.0)) if log_y else loss
-    y_lo, y_hi = (y[finite].min(), y[finite].max()) if finite.any() else (0.0, 1.0)
-    top = max(np.log10(epochs[-1] + 1), 1e-9)
-
-    def x_of(epoch) -> float:
-        return float(4 + (size - 8) * np.log10(epoch + 1) / top)
-
-    def y_of(v) -> float:
-        return float(size + curve_h - 6 - (curve_h - 12) * (v - y_lo) / ((y_hi - y_lo) or 1.0))
-
-    line = [(x_of(e), y_of(v)) for e, v, ok in zip(epochs, y, finite) if ok]
-    classes = len(data["classes"])
+    px, py, line, x_of = learning._gif_layout(data)
     frames = []
     for n, frame in enumerate(data["frames"]):
         block = np.frombuffer(maps, np.uint8, per_map, n * (per_map + neuron_bytes))
-        if data["multi"]:
-            pairs = block.reshape(g, g, 2)
-            strength = np.clip((pairs[..., 1] / 255 - 1 / classes) / (1 - 1 / classes), 0, 1)
-            shade = np.round(strength * (learning.STRENGTHS - 1)).astype(int)
-            index = (
-                learning.LEVELS
-                + (pairs[..., 0].astype(int) % len(CLASS_COLOURS)) * learning.STRENGTHS
-                + shade
-            )
-            small = Image.fromarray(index.astype(np.uint8))
-            plane = small.resize((size, size), Image.Resampling.NEAREST)
-        else:
-            t = Image.fromarray(block.reshape(g, g).astype(np.float32) / 255, mode="F")
-            smooth = np.asarray(t.resize((size, size), Image.Resampling.BILINEAR))
-            plane = Image.fromarray(np.round(smooth * (learning.LEVELS - 1)).astype(np.uint8))
+        plane = learning._gif_plane(block, data)
         canvas = Image.new("P", (size, size + curve_h), at["white"])
         canvas.putpalette(palette)
         canvas.paste(plane, (0, 0))

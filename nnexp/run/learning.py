@@ -254,16 +254,11 @@ def _text_ink(text: str, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(layer) != CLEAR
 
 
-def animation(data: dict, maps: bytes) -> bytes:
-    """The snapshots as an animated GIF: the boundary with the points, the epoch, and
-    the loss curve with the epoch marked. Frames are drawn straight in one palette
-    (no per-frame colour quantisation), which keeps the file small and quick to make."""
-    from PIL import Image, ImageDraw
-
-    size, g = GIF_SIZE, data["grid"]
-    palette, at = _gif_palette()
-    per_map = g * g * (2 if data["multi"] else 1)
-    neuron_bytes = data["neuronGrid"] ** 2 * sum(data["sizes"][1:]) if data["neurons"] else 0
+def _gif_layout(data: dict):
+    """Where the animation draws what its frames share: the points' pixel positions
+    (px, py, each (m,)), the loss curve's polyline, and ``x_of(epoch)``, the curve's
+    x for an epoch (log scale), where each frame marks its own epoch."""
+    size = GIF_SIZE
     lo, hi = np.array(data["lo"]), np.array(data["hi"])
     points = (np.array(data["points"]) - lo) / (hi - lo)  # (m, 2) in [0, 1]
     px, py = points[:, 0] * (size - 1), (1 - points[:, 1]) * (size - 1)
@@ -283,6 +278,39 @@ def animation(data: dict, maps: bytes) -> bytes:
         return float(size + GIF_CURVE - 6 - (GIF_CURVE - 12) * (v - y_lo) / ((y_hi - y_lo) or 1.0))
 
     line = [(x_of(e), y_of(v)) for e, v, ok in zip(epochs, y, finite) if ok]
+    return px, py, line, x_of
+
+
+def _gif_plane(block: np.ndarray, data: dict):
+    """One frame's map as a "P" image of GIF_SIZE squared, from its bytes in the maps
+    blob (``block``: grid x grid values, or (class, strength) pairs with more classes)."""
+    from PIL import Image
+
+    size, g = GIF_SIZE, data["grid"]
+    if data["multi"]:
+        classes = len(data["classes"])
+        pairs = block.reshape(g, g, 2)
+        strength = np.clip((pairs[..., 1] / 255 - 1 / classes) / (1 - 1 / classes), 0, 1)
+        shade = np.round(strength * (STRENGTHS - 1)).astype(int)
+        index = LEVELS + (pairs[..., 0].astype(int) % len(CLASS_COLOURS)) * STRENGTHS + shade
+        small = Image.fromarray(index.astype(np.uint8))
+        return small.resize((size, size), Image.Resampling.NEAREST)
+    t = Image.fromarray(block.reshape(g, g).astype(np.float32) / 255, mode="F")
+    smooth = np.asarray(t.resize((size, size), Image.Resampling.BILINEAR))
+    return Image.fromarray(np.round(smooth * (LEVELS - 1)).astype(np.uint8))
+
+
+def animation(data: dict, maps: bytes) -> bytes:
+    """The snapshots as an animated GIF: the boundary with the points, the epoch, and
+    the loss curve with the epoch marked. Frames are drawn straight in one palette
+    (no per-frame colour quantisation), which keeps the file small and quick to make."""
+    from PIL import Image, ImageDraw
+
+    size, g = GIF_SIZE, data["grid"]
+    palette, at = _gif_palette()
+    per_map = g * g * (2 if data["multi"] else 1)
+    neuron_bytes = data["neuronGrid"] ** 2 * sum(data["sizes"][1:]) if data["neurons"] else 0
+    px, py, line, x_of = _gif_layout(data)
     # What every frame shares, the points and the loss curve, is drawn once on a clear
     # index and laid over each frame's map: a "P" image is drawn without blending, so
     # laying the drawn pixels over is drawing them again.
@@ -295,21 +323,10 @@ def animation(data: dict, maps: bytes) -> bytes:
         draw.line(line, fill=at["grey"], width=1)
     fixed = np.asarray(shared)
     drawn = fixed != CLEAR
-    classes = len(data["classes"])
     frames = []
     for n, frame in enumerate(data["frames"]):
         block = np.frombuffer(maps, np.uint8, per_map, n * (per_map + neuron_bytes))
-        if data["multi"]:
-            pairs = block.reshape(g, g, 2)
-            strength = np.clip((pairs[..., 1] / 255 - 1 / classes) / (1 - 1 / classes), 0, 1)
-            shade = np.round(strength * (STRENGTHS - 1)).astype(int)
-            index = LEVELS + (pairs[..., 0].astype(int) % len(CLASS_COLOURS)) * STRENGTHS + shade
-            small = Image.fromarray(index.astype(np.uint8))
-            plane = small.resize((size, size), Image.Resampling.NEAREST)
-        else:
-            t = Image.fromarray(block.reshape(g, g).astype(np.float32) / 255, mode="F")
-            smooth = np.asarray(t.resize((size, size), Image.Resampling.BILINEAR))
-            plane = Image.fromarray(np.round(smooth * (LEVELS - 1)).astype(np.uint8))
+        plane = _gif_plane(block, data)
         pixels = np.full(fixed.shape, at["white"], np.uint8)  # (size + GIF_CURVE, size)
         pixels[:size, :size] = np.asarray(plane)
         pixels[drawn] = fixed[drawn]
