@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from omegaconf import DictConfig
 
@@ -22,17 +23,23 @@ from nnexp.run.artifacts import SUMMARY
 def nnexp(
     cwd: Path, *args: str, module: str = "nnexp", timeout: float = 300, input: str | None = None
 ) -> subprocess.CompletedProcess:
-    env = dict(os.environ, HYDRA_FULL_ERROR="0")
-    env.pop("PYTHONWARNINGS", None)
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=command_env(),
         input=input,
     )
+
+
+def command_env() -> dict:
+    """The environment the tests run the command in: Hydra's short errors (as a user
+    sees them) and no warning filters from the test run."""
+    env = dict(os.environ, HYDRA_FULL_ERROR="0")
+    env.pop("PYTHONWARNINGS", None)
+    return env
 
 
 def started(cwd: Path, *args: str) -> subprocess.Popen:
@@ -40,15 +47,13 @@ def started(cwd: Path, *args: str) -> subprocess.Popen:
     terminal's foreground job is: ``os.killpg`` reaches it all, as Ctrl-C does), with
     Ctrl-C's default action even if the tests were started with SIGINT ignored (as a
     shell's background job is), so a signal test tests nnexp and not how pytest was run."""
-    env = dict(os.environ, HYDRA_FULL_ERROR="0")
-    env.pop("PYTHONWARNINGS", None)
     return subprocess.Popen(
         [sys.executable, "-m", "nnexp", *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=command_env(),
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -121,3 +126,30 @@ def quick_first(cases: list, ids: list[str], quick: int = 2) -> list:
         )
         for i, (case, name) in enumerate(zip(cases, ids, strict=True))
     ]
+
+
+def trained(data, hidden=(4,), epochs=200, lr=1.0, optimizer="gd", loss="sse", output="sigmoid"):
+    """A small tanh network trained on ``data`` in-process (seed 0, xavier), validated
+    on its held-out rows if it has any: -> (net, params, History)."""
+    from nnexp.core.network import Network, init_params
+    from nnexp.core.optim import OPTIMIZERS
+    from nnexp.core.train import Split, encode_targets, train
+
+    n_outputs = 1 if data.n_classes == 2 and output == "sigmoid" else data.n_classes
+    net = Network(data.n_features, hidden, n_outputs, "tanh", output, True)
+    params = init_params(net, "xavier", np.random.default_rng(0))
+
+    def split(X, labels):
+        return Split(data.transform(X), encode_targets(labels, n_outputs), labels)
+
+    validation = None if data.X_val is None else split(data.X_val, data.labels_val)
+    history = train(
+        net,
+        params,
+        OPTIMIZERS[optimizer](params, lr),
+        loss,
+        split(data.X, data.labels),
+        epochs,
+        validation=validation,
+    )
+    return net, params, history

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from cli import trained
 
 from nnexp.core.data import Dataset, boolean_triples, generate, hold_out, red_blue
-from nnexp.core.network import Network, Params, init_params
-from nnexp.core.optim import OPTIMIZERS
-from nnexp.core.train import Split, encode_targets, train
+from nnexp.core.network import Params, init_params
 from nnexp.run import figures as plots
 from nnexp.run.artifacts import metrics_frame
 from nnexp.run.figures import boundary_png
@@ -20,27 +19,10 @@ from nnexp.run.figures import run_plots as run_plots_and_errors
 pytestmark = pytest.mark.filterwarnings("error")
 
 
-def fit(
-    data: Dataset, hidden=(4,), epochs=200, lr=1.0, optimizer="gd", loss="sse", output="sigmoid"
-):
-    """-> (net, params, metrics frame) after a short training run on ``data``."""
-    n_outputs = 1 if data.n_classes == 2 and output == "sigmoid" else data.n_classes
-    net = Network(data.n_features, hidden, n_outputs, "tanh", output, True)
-    params = init_params(net, "xavier", np.random.default_rng(0))
-
-    def split(X, labels):
-        return Split(data.transform(X), encode_targets(labels, n_outputs), labels)
-
-    validation = None if data.X_val is None else split(data.X_val, data.labels_val)
-    history = train(
-        net,
-        params,
-        OPTIMIZERS[optimizer](params, lr),
-        loss,
-        split(data.X, data.labels),
-        epochs,
-        validation=validation,
-    )
+def fit(data: Dataset, **settings):
+    """-> (net, params, metrics frame) after a short training run on ``data``
+    (``settings``: those of tests/cli.trained)."""
+    net, params, history = trained(data, **settings)
     return net, params, metrics_frame(history)
 
 

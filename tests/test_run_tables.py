@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from cli import trained
 
 from nnexp.core.data import Dataset, gender, generate, hold_out, red_blue, with_queries
-from nnexp.core.network import Network, Params, init_params, predict
-from nnexp.core.optim import OPTIMIZERS
-from nnexp.core.train import Split, encode_targets, train
+from nnexp.core.network import Params, predict
 from nnexp.run import artifacts
 
 
@@ -55,27 +54,6 @@ def pandas_predictions(dataset, net, params) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def trained(data: Dataset, epochs: int = 60, lr: float = 1.0):
-    n_outputs = 1 if data.n_classes == 2 else data.n_classes
-    net = Network(data.n_features, (5,), n_outputs, "tanh", "sigmoid", True)
-    params = init_params(net, "xavier", np.random.default_rng(0))
-
-    def split(X, labels):
-        return Split(data.transform(X), encode_targets(labels, n_outputs), labels)
-
-    validation = None if data.X_val is None else split(data.X_val, data.labels_val)
-    history = train(
-        net,
-        params,
-        OPTIMIZERS["gd"](params, lr),
-        "mse",
-        split(data.X, data.labels),
-        epochs,
-        validation=validation,
-    )
-    return net, params, history
-
-
 def awkward() -> Dataset:
     """Feature and class names that need quoting or collide with predictions' columns,
     query names with commas and quotes, tiny and huge values."""
@@ -105,7 +83,7 @@ DATASETS = {
 @pytest.mark.parametrize("name", DATASETS)
 def test_tables_are_pandas_bytes(name):
     data = DATASETS[name]()
-    net, params, history = trained(data)
+    net, params, history = trained(data, hidden=(5,), epochs=60, loss="mse")
     assert artifacts.metrics_frame(history).to_csv() == pandas_metrics(history).to_csv(index=False)
     ours = artifacts.predictions_frame(data, net, params).to_csv(na_rep=artifacts.NAN)
     theirs = pandas_predictions(data, net, params).to_csv(index=False, na_rep=artifacts.NAN)
@@ -135,7 +113,7 @@ def test_columns_of_every_kind_are_pandas_bytes():
 def test_diverged_tables_are_pandas_bytes():
     """NaN and inf in every float column: NaN spelled as asked, inf as pandas spells it."""
     data = red_blue()
-    net, params, history = trained(data, epochs=40, lr=1e6)
+    net, params, history = trained(data, hidden=(5,), epochs=40, lr=1e6, loss="mse")
     params = Params([np.full_like(w, np.nan) for w in params.weights], params.biases)
     history.columns["loss"][3] = np.inf
     history.columns["loss"][5] = np.nan

@@ -638,10 +638,7 @@ def test_early_stopping_stops_patience_epochs_after_the_best_and_restores_it():
     assert h.stopped_at - h.best_epoch == 50
     assert val[h.epochs.index(h.best_epoch)] == val.min() and h.restored
     # The restored weights are exactly those of a run trained for best_epoch epochs.
-    again, opt2 = fresh()
-    train(net, again, opt2, "bce", tr, h.best_epoch, log_every=5)
-    for a, b in zip(params.arrays(), again.arrays()):
-        np.testing.assert_array_equal(a, b)
+    _assert_weights_of_a_run_of(net, fresh, tr, h.best_epoch, params)
 
 
 def test_without_restore_best_the_stop_epochs_weights_are_kept():
@@ -649,8 +646,13 @@ def test_without_restore_best_the_stop_epochs_weights_are_kept():
     params, opt = fresh()
     h = train(net, params, opt, "bce", tr, 2000, log_every=5, validation=va, patience=50)
     assert h.stopped_at and not h.restored
-    again, opt2 = fresh()
-    train(net, again, opt2, "bce", tr, h.stopped_at, log_every=5)
+    _assert_weights_of_a_run_of(net, fresh, tr, h.stopped_at, params)
+
+
+def _assert_weights_of_a_run_of(net, fresh, tr, epochs: int, params) -> None:
+    """``params`` are bit for bit those of a fresh run trained ``epochs`` epochs alone."""
+    again, opt = fresh()
+    train(net, again, opt, "bce", tr, epochs, log_every=5)
     for a, b in zip(params.arrays(), again.arrays()):
         np.testing.assert_array_equal(a, b)
 
