@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from cli import trained
 
 from nnexp.core.data import Dataset, gender, generate, hold_out, red_blue, with_queries
 from nnexp.core.network import Params, predict
 from nnexp.run import artifacts
+from tests.cli import trained  # also imported by benchmarks/short_runs.py, as tests.*
 
 
 def pandas_metrics(history) -> pd.DataFrame:
