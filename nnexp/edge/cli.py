@@ -60,12 +60,14 @@ def train(argv: list[str]) -> None:
         print(f"nnexp: error: {error}", file=sys.stderr)
         sys.exit(2)
     from . import errors
+    from .main import known_mode
     from .main import main as hydra_main
 
     errors.install()  # Hydra's own failures as one line each
     # Hydra reads sys.argv itself; the program name it shows is nnexp's.
     sys.argv = ["nnexp", *argv]
-    hydra_main()
+    with known_mode(argv):
+        hydra_main()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,9 @@ nnexp's jobs by that very function (any other task it runs job by job, as given)
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import hydra
 
 from .config import CONF_DIR, register
@@ -14,3 +17,46 @@ from .task import task
 register()
 
 main = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
+
+# Where a config nnexp does not ship can come from, and so set hydra.mode: another primary
+# config or config folder (flags), extra search paths, or hydra.mode itself (overrides).
+FOREIGN_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn")
+MODE_KEYS = ("hydra", "hydra.mode", "hydra.searchpath")
+
+
+def mode_is_unset(argv: list[str]) -> bool:
+    """Whether the config this command line composes leaves ``hydra.mode`` unset. nnexp's
+    own configs never set it (tests/test_cli.py composes every option of every group), so
+    only a command line that names it or brings configs of its own can."""
+    for arg in argv:
+        if arg.startswith("-"):
+            if arg.partition("=")[0] in (*FOREIGN_FLAGS, "--experimental-rerun"):
+                return False
+            continue
+        key = arg.partition("=")[0].lstrip("+~")
+        if key in MODE_KEYS or key.startswith(("hydra.mode.", "hydra.searchpath[")):
+            return False
+    return True
+
+
+def _unset(self, config_name, overrides) -> None:
+    return None
+
+
+@contextlib.contextmanager
+def known_mode(argv: list[str]) -> Iterator[None]:
+    """Hydra composes the whole config once only to read ``hydra.mode`` from it, then
+    composes it again for the run (or the sweep). When the mode is known to be unset, the
+    first composition's answer is known too: None, after which Hydra picks the mode from
+    ``-m`` and composes once, exactly as it would have."""
+    from hydra._internal.hydra import Hydra
+
+    if not mode_is_unset(argv):
+        yield
+        return
+    probe = Hydra.get_mode
+    Hydra.get_mode = _unset  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Hydra.get_mode = probe  # type: ignore[method-assign]
