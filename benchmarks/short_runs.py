@@ -10,8 +10,9 @@ end, how long a sweep of a hundred short runs takes, and where a run folder's ti
 3. In this process, the old path and the new path of each function this work changed, on
    the same inputs, taking turns (best of ``--repeats`` each): PNG encoding (Pillow's
    against ``figures.png_bytes``), the two-class boundary's compositing, the run's tables
-   (pandas against ``artifacts.Table``) and the animation (every frame drawn in full
-   against the shared layer). The old paths are the references the tests compare with.
+   (pandas against ``artifacts.Table``), the animation (every frame drawn in full and
+   saved by Pillow, against the shared layer and gif.encode) and the GIF encoding alone
+   (Pillow's writer against gif.encode). The old paths are the references the tests compare with.
 4. A run folder's CPU, part by part, for red/blue runs of 1 000 epochs in one process after
    a warm-up: what a sweep's writer process pays per job besides Hydra's bookkeeping.
 
@@ -128,7 +129,8 @@ def trained_runs(count: int):
 def old_and_new(runs, repeats: int) -> None:
     from PIL import Image
 
-    from nnexp.run import artifacts, figures, learning
+    from nnexp.run import artifacts, figures, gif, learning
+    from tests.test_gif import pillow as pillow_gif
     from tests.test_learning_frames import drawn_in_full
     from tests.test_run_tables import pandas_metrics, pandas_predictions
 
@@ -150,6 +152,9 @@ def old_and_new(runs, repeats: int) -> None:
     top, bottom, left, right = overlay.box
     ink = np.random.default_rng(0).integers(0, 10, (bottom - top, right - left))
     page_data, maps = learning.render_data(data, net, setup.snapshots, metrics)
+    frames = learning._gif_frames(page_data, maps)
+    palette = bytes(learning._gif_palette()[0])
+    durations = [learning.FRAME_MS] * (len(frames) - 1) + [learning.LAST_FRAME_MS]
     turns(
         {
             "PNG, curves (Pillow vs png_bytes)": (
@@ -175,6 +180,10 @@ def old_and_new(runs, repeats: int) -> None:
             "learning.gif (full frames vs shared layer)": (
                 lambda: drawn_in_full(page_data, maps),
                 lambda: learning.animation(page_data, maps),
+            ),
+            "GIF encoding (Pillow's writer vs gif.encode)": (
+                lambda: pillow_gif(frames, palette, durations),
+                lambda: gif.encode(frames, palette, durations, loop=0),
             ),
         },
         repeats,

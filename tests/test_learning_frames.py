@@ -1,9 +1,10 @@
 """learning.gif and learning.html are made faster, not different: the animation lays one
-shared layer (points, loss curve) and cached text over each frame's map, and the maps
-are computed for all snapshots at once (a replica axis) and a layer at a time. The
-references below draw every frame in full (from the same layout and map planes) and
-evaluate every snapshot and every neuron alone, as the first versions did; the bytes
-must be the same."""
+shared layer (points, loss curve) and cached text and markers over each frame's map,
+computes the frames' map planes together, and encodes the frames with nnexp.run.gif
+instead of Pillow's GIF writer; the maps are computed for all snapshots at once (a
+replica axis) and a layer at a time. The references below draw every frame in full,
+its plane alone, and save the frames with Pillow's writer, and evaluate every snapshot
+and every neuron alone, as the first versions did; the bytes must be the same."""
 
 from __future__ import annotations
 
@@ -21,6 +22,26 @@ from nnexp.run.artifacts import metrics_frame
 from nnexp.run.colours import CLASS_COLOURS
 
 
+def plane_alone(block: np.ndarray, data: dict):
+    """One frame's map as a "P" image of GIF_SIZE squared, from its bytes in the maps
+    blob (``block``: grid x grid values, or (class, strength) pairs with more classes)."""
+    from PIL import Image
+
+    size, g = learning.GIF_SIZE, data["grid"]
+    levels, strengths = learning.LEVELS, learning.STRENGTHS
+    if data["multi"]:
+        classes = len(data["classes"])
+        pairs = block.reshape(g, g, 2)
+        strength = np.clip((pairs[..., 1] / 255 - 1 / classes) / (1 - 1 / classes), 0, 1)
+        shade = np.round(strength * (strengths - 1)).astype(int)
+        index = levels + (pairs[..., 0].astype(int) % len(CLASS_COLOURS)) * strengths + shade
+        small = Image.fromarray(index.astype(np.uint8))
+        return small.resize((size, size), Image.Resampling.NEAREST)
+    t = Image.fromarray(block.reshape(g, g).astype(np.float32) / 255, mode="F")
+    smooth = np.asarray(t.resize((size, size), Image.Resampling.BILINEAR))
+    return Image.fromarray(np.round(smooth * (levels - 1)).astype(np.uint8))
+
+
 def drawn_in_full(data: dict, maps: bytes) -> bytes:
     """The animation with every frame drawn from scratch by ImageDraw."""
     from PIL import Image, ImageDraw
@@ -33,7 +54,7 @@ def drawn_in_full(data: dict, maps: bytes) -> bytes:
     frames = []
     for n, frame in enumerate(data["frames"]):
         block = np.frombuffer(maps, np.uint8, per_map, n * (per_map + neuron_bytes))
-        plane = learning._gif_plane(block, data)
+        plane = plane_alone(block, data)
         canvas = Image.new("P", (size, size + curve_h), at["white"])
         canvas.putpalette(palette)
         canvas.paste(plane, (0, 0))

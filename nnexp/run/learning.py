@@ -23,6 +23,7 @@ import numpy as np
 
 from ..core.network import Network, Params, forward
 from ..core.stacked import stack, unstack
+from . import gif
 from .artifacts import LEARNING_GIF, LEARNING_PAGE, write_bytes, write_text
 from .colours import CLASS_COLOURS, rgb
 from .learning_page import TEMPLATE as _TEMPLATE
@@ -244,14 +245,14 @@ CLEAR = 255  # a palette index no colour uses: where the shared layer has not dr
 
 @lru_cache(maxsize=512)
 def _text_ink(text: str, size: tuple[int, int]) -> np.ndarray:
-    """(height, width) bool: the pixels ``ImageDraw.text`` inks for ``text`` at the
-    frame's corner in Pillow's default font. The frames of a sweep's runs share their
+    """The flat pixel indices ``ImageDraw.text`` inks for ``text`` at the corner of a
+    frame of ``size`` in Pillow's default font. The frames of a sweep's runs share their
     epochs, so each label is rendered once a process."""
     from PIL import Image, ImageDraw
 
     layer = Image.new("P", size, CLEAR)
     ImageDraw.Draw(layer).text((4, 3), text, fill=0)
-    return np.asarray(layer) != CLEAR
+    return np.flatnonzero(np.asarray(layer) != CLEAR)
 
 
 def _gif_layout(data: dict):
@@ -281,9 +282,10 @@ def _gif_layout(data: dict):
     return px, py, line, x_of
 
 
-def _gif_plane(block: np.ndarray, data: dict):
-    """One frame's map as a "P" image of GIF_SIZE squared, from its bytes in the maps
-    blob (``block``: grid x grid values, or (class, strength) pairs with more classes)."""
+def _gif_plane(block: np.ndarray, data: dict) -> np.ndarray:
+    """One frame's map, (GIF_SIZE, GIF_SIZE) palette indices, from its bytes in the maps
+    blob (``block``: grid x grid values, or (class, strength) pairs with more classes),
+    blown up by Pillow: bilinear for a probability, nearest for a class."""
     from PIL import Image
 
     size, g = GIF_SIZE, data["grid"]
@@ -293,27 +295,40 @@ def _gif_plane(block: np.ndarray, data: dict):
         strength = np.clip((pairs[..., 1] / 255 - 1 / classes) / (1 - 1 / classes), 0, 1)
         shade = np.round(strength * (STRENGTHS - 1)).astype(int)
         index = LEVELS + (pairs[..., 0].astype(int) % len(CLASS_COLOURS)) * STRENGTHS + shade
-        small = Image.fromarray(index.astype(np.uint8))
-        return small.resize((size, size), Image.Resampling.NEAREST)
-    t = Image.fromarray(block.reshape(g, g).astype(np.float32) / 255, mode="F")
-    smooth = np.asarray(t.resize((size, size), Image.Resampling.BILINEAR))
-    return Image.fromarray(np.round(smooth * (LEVELS - 1)).astype(np.uint8))
+        small = Image.frombytes("L", (g, g), index.astype(np.uint8).tobytes())
+        big = small.resize((size, size), Image.Resampling.NEAREST)
+        return np.frombuffer(big.tobytes(), np.uint8).reshape(size, size)
+    t = Image.frombytes("F", (g, g), (block.astype(np.float32) / 255).tobytes())
+    smooth = np.frombuffer(t.resize((size, size), Image.Resampling.BILINEAR).tobytes(), np.float32)
+    return np.round(smooth * (LEVELS - 1)).astype(np.uint8).reshape(size, size)
 
 
-def animation(data: dict, maps: bytes) -> bytes:
-    """The snapshots as an animated GIF: the boundary with the points, the epoch, and
-    the loss curve with the epoch marked. Frames are drawn straight in one palette
-    (no per-frame colour quantisation), which keeps the file small and quick to make."""
+@lru_cache(maxsize=512)
+def _marker_ink(x: float, size: tuple[int, int]) -> np.ndarray:
+    """The flat pixel indices ``ImageDraw.line`` inks for a frame's epoch marker at
+    ``x`` on the loss curve (a frame of ``size``); shared by the runs of a sweep, whose
+    frames mark the same epochs."""
     from PIL import Image, ImageDraw
 
-    size, g = GIF_SIZE, data["grid"]
-    palette, at = _gif_palette()
-    per_map = g * g * (2 if data["multi"] else 1)
-    neuron_bytes = data["neuronGrid"] ** 2 * sum(data["sizes"][1:]) if data["neurons"] else 0
+    layer = Image.new("P", size, CLEAR)
+    line = [(x, GIF_SIZE + 2), (x, GIF_SIZE + GIF_CURVE - 2)]
+    ImageDraw.Draw(layer).line(line, fill=0, width=1)
+    return np.flatnonzero(np.asarray(layer) != CLEAR)
+
+
+def _gif_frames(data: dict, maps: bytes) -> list[np.ndarray]:
+    """The animation's frames, each (GIF_SIZE + GIF_CURVE, GIF_SIZE) indices into
+    _gif_palette: each frame's map, under the points and the loss curve, its epoch
+    marked on the curve and written in the corner."""
+    from PIL import Image, ImageDraw
+
+    size = GIF_SIZE
+    _, at = _gif_palette()
     px, py, line, x_of = _gif_layout(data)
     # What every frame shares, the points and the loss curve, is drawn once on a clear
     # index and laid over each frame's map: a "P" image is drawn without blending, so
-    # laying the drawn pixels over is drawing them again.
+    # laying the drawn pixels over is drawing them again. The marker and the label,
+    # drawn last, likewise.
     shared = Image.new("P", (size, size + GIF_CURVE), CLEAR)
     draw = ImageDraw.Draw(shared)
     for x, yy, label in zip(px, py, data["labels"]):
@@ -321,30 +336,50 @@ def animation(data: dict, maps: bytes) -> bytes:
         draw.ellipse((x - 2.5, yy - 2.5, x + 2.5, yy + 2.5), fill=fill, outline=at["white"])
     if len(line) > 1:
         draw.line(line, fill=at["grey"], width=1)
-    fixed = np.asarray(shared)
-    drawn = fixed != CLEAR
+    fixed = np.asarray(shared).ravel()
+    drawn = np.flatnonzero(fixed != CLEAR)
+    ink = fixed[drawn]
+    g = data["grid"]
+    per_map = g * g * (2 if data["multi"] else 1)
+    neuron_bytes = data["neuronGrid"] ** 2 * sum(data["sizes"][1:]) if data["neurons"] else 0
+    # A frame at a time: small arrays, reused from the allocator's pool, where arrays of
+    # all frames together would be fresh memory each run.
     frames = []
     for n, frame in enumerate(data["frames"]):
+        pixels = np.full((size + GIF_CURVE, size), at["white"], np.uint8)
         block = np.frombuffer(maps, np.uint8, per_map, n * (per_map + neuron_bytes))
-        plane = _gif_plane(block, data)
-        pixels = np.full(fixed.shape, at["white"], np.uint8)  # (size + GIF_CURVE, size)
-        pixels[:size, :size] = np.asarray(plane)
-        pixels[drawn] = fixed[drawn]
-        canvas = Image.frombytes("P", shared.size, pixels.tobytes())
-        marker = x_of(frame["epoch"])
-        ImageDraw.Draw(canvas).line(
-            [(marker, size + 2), (marker, size + GIF_CURVE - 2)], fill=at["red"], width=1
-        )
-        pixels = np.array(canvas)
-        pixels[_text_ink(f"epoch {frame['epoch']}", shared.size)] = at["black"]
-        canvas = Image.frombytes("P", shared.size, pixels.tobytes())
-        canvas.putpalette(palette)
-        frames.append(canvas)
+        pixels[:size] = _gif_plane(block, data)
+        flat = pixels.reshape(-1)  # a view
+        flat[drawn] = ink
+        flat[_marker_ink(x_of(frame["epoch"]), shared.size)] = at["red"]
+        flat[_text_ink(f"epoch {frame['epoch']}", shared.size)] = at["black"]
+        frames.append(pixels)
+    return frames
+
+
+# The last frame stays up longer, so the final boundary can be seen.
+FRAME_MS, LAST_FRAME_MS = 120, 1500
+
+
+def animation(data: dict, maps: bytes) -> bytes:
+    """The snapshots as an animated GIF: the boundary with the points, the epoch, and
+    the loss curve with the epoch marked. Frames are drawn straight in one palette
+    (no per-frame colour quantisation), which keeps the file small and quick to make;
+    encoded as Pillow's GIF writer encodes them (gif.encode)."""
+    frames = _gif_frames(data, maps)
+    palette = bytes(_gif_palette()[0])
+    durations = [FRAME_MS] * (len(frames) - 1) + [LAST_FRAME_MS]
+    encoded = gif.encode(frames, palette, durations, loop=0)
+    if encoded is not None:
+        return encoded
+    from PIL import Image  # fewer than two distinct frames: a still image, Pillow's own
+
+    images = [Image.frombytes("P", (f.shape[1], f.shape[0]), f.tobytes()) for f in frames]
+    for image in images:
+        image.putpalette(palette)
     buffer = io.BytesIO()
-    # The last frame stays up longer, so the final boundary can be seen.
-    durations = [120] * (len(frames) - 1) + [1500]
-    frames[0].save(
-        buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
+    images[0].save(
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0
     )
     return buffer.getvalue()
 
