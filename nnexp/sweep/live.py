@@ -2,7 +2,8 @@
 reloading itself in the browser until the sweep ends.
 
 A watcher process (spawned, so it shares no Matplotlib figure, lock or GIL with the
-jobs) looks at the sweep folder every ``every`` seconds; when a job has started or
+jobs), started once the sweep has run for ``every`` seconds (so a short sweep never pays
+for it), looks at the sweep folder at once and then every ``every`` seconds; when a job has started or
 finished since its last page it renders the report as it stands — the report's own
 ``page`` and ``html_page``, with a banner of done/running/failed counts and the best so
 far, and ``<meta http-equiv="refresh">`` — and writes it atomically. A build never
@@ -27,8 +28,10 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ..run.artifacts import SUMMARY, write_text
 from .render import esc
@@ -155,12 +158,14 @@ def write_live(sweep_dir: Path, every: float, stopped: int | None = None) -> str
     return html
 
 
-def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
-    """The watcher process's loop (see the module docstring)."""
+def watch(sweep_dir: str, every: float, stop, parent: int, watching=None) -> None:
+    """The watcher process's loop (see the module docstring). ``watching``: an event set
+    once the loop runs, from when a stop waits for the page being written."""
     # Ctrl-C reaches the whole process group: the sweep handles it and stops this
     # process (or this process sees its parent gone); a traceback here would only add
-    # lines to the one the command prints.
+    # lines to the one the command prints. It was blocked while this process started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     from .table import remember_reads
 
     remember_reads()  # each build reads the finished jobs' files from memory
@@ -169,7 +174,11 @@ def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
     html: str | None = None
     next_build = written = time.monotonic()
     tick = min(every, BEAT)
-    while not stop.wait(tick):
+    if watching is not None:
+        watching.set()
+    wait = 0.0  # the sweep has run for ``every`` seconds already: a first page now
+    while not stop.wait(wait):
+        wait = tick
         if os.getppid() != parent:  # the sweep was killed: say so, once, and end
             if html is not None:
                 try:
@@ -194,34 +203,60 @@ def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
 
 
 class Watcher:
-    """Start and stop the watcher process for one sweep folder."""
+    """Start and stop the watcher process for one sweep folder.
+
+    The process starts only once the sweep has run for ``every`` seconds (a timer here):
+    before then there is no page to show anyway, and a sweep that ends sooner never pays
+    for a second interpreter importing nnexp, whose second of CPU would come out of the
+    jobs' cores. Started late, the watcher builds its first page at once."""
 
     def __init__(self, sweep_dir: Path, every: float) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.stop_event = context.Event()
-        self.process = context.Process(
-            target=watch,
-            args=(str(sweep_dir), every, self.stop_event, os.getpid()),
-            name="nnexp-live-report",
-            daemon=True,
-        )
-        # Ctrl-C reaches the whole process group, this process too while it is still
-        # starting (importing nnexp takes a moment): start it with SIGINT ignored, which
-        # a new process inherits, instead of ignoring it once ``watch`` runs.
-        try:
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        except ValueError:  # not the main thread: no handler to swap
-            self.process.start()
-            return
-        try:
-            self.process.start()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        self.sweep_dir, self.every = str(sweep_dir), every
+        self.parent = os.getpid()
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.stop_event: Any = None
+        self.watching: Any = None  # set by the process once it watches (it may write)
+        self.lock = threading.Lock()  # start (the timer's thread) against stop (the sweep's)
+        self.stopped = False
+        self.timer = threading.Timer(every, self.start)
+        self.timer.daemon = True  # a sweep never waits for it to end
+        self.timer.start()
+
+    def start(self) -> None:
+        """Start the watcher process, unless the sweep has ended meanwhile."""
+        with self.lock:
+            if self.stopped:
+                return
+            context = multiprocessing.get_context("spawn")
+            self.stop_event, self.watching = context.Event(), context.Event()
+            self.process = context.Process(
+                target=watch,
+                args=(self.sweep_dir, self.every, self.stop_event, self.parent, self.watching),
+                name="nnexp-live-report",
+                daemon=True,
+            )
+            # Ctrl-C reaches the whole process group, this process too while it is still
+            # starting (importing nnexp takes a moment). The timer's thread cannot swap
+            # the handler (only the main thread can), so it blocks SIGINT, which the
+            # new process inherits until ``watch`` ignores it and unblocks it.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                self.process.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Ask the watcher to finish (a page it is writing is finished first)."""
-        self.stop_event.set()
-        self.process.join(timeout)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(5)
+        """Ask the watcher to finish (a page it is writing is finished first); a process
+        still starting has written nothing and is ended without waiting for it."""
+        with self.lock:
+            self.stopped = True
+            self.timer.cancel()
+            if self.process is None:
+                return
+            self.stop_event.set()
+            if not self.watching.is_set():
+                self.process.terminate()
+            self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.terminate()
+                self.process.join(5)

@@ -1,0 +1,70 @@
+"""The live page's watcher process starts only once a sweep has run for ``live_every``
+seconds: a sweep done sooner never starts one. (The page itself: test_live_report.py.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from nnexp.sweep import live
+
+
+def _started_job(sweep_dir):
+    """A sweep folder whose one job has started: the watcher has a page to write."""
+    hydra = sweep_dir / "0" / ".hydra"
+    hydra.mkdir(parents=True)
+    (hydra / "overrides.yaml").write_text("- lr=0.1\n")
+
+
+def _wait_for(condition, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_sweep_that_ends_sooner_never_starts_the_watcher(tmp_path):
+    watcher = live.Watcher(tmp_path, 30)
+    watcher.stop()
+    assert watcher.process is None
+    watcher.timer.join(5)
+    assert watcher.process is None  # the timer, cancelled, started nothing later either
+
+
+def test_the_watcher_starts_after_its_interval_and_writes_at_once(tmp_path):
+    _started_job(tmp_path)
+    watcher = live.Watcher(tmp_path, 0.3)
+    try:
+        assert watcher.process is None
+        assert _wait_for(lambda: (tmp_path / "report.html").is_file())
+        assert watcher.process is not None
+        assert 'data-state="running"' in (tmp_path / "report.html").read_text()
+    finally:
+        watcher.stop()
+    assert not watcher.process.is_alive()
+
+
+def test_a_watcher_still_starting_ignores_ctrl_c_and_stops_at_once(tmp_path):
+    """Ctrl-C reaches the whole process group, the watcher while it imports too; it was
+    started from the timer's thread, which cannot ignore SIGINT for it, so it starts with
+    SIGINT blocked. Stopped before it watches, it is ended without being waited for."""
+    _started_job(tmp_path)
+    watcher = live.Watcher(tmp_path, 0.05)
+    try:
+        assert _wait_for(lambda: watcher.process is not None, 10)
+        os.kill(watcher.process.pid, signal.SIGINT)  # while it imports nnexp
+        assert _wait_for(lambda: (tmp_path / "report.html").is_file())
+        assert watcher.process.is_alive()
+        assert watcher.process.exitcode is None
+    finally:
+        watcher.stop()
+    assert not watcher.process.is_alive()
+    starting = live.Watcher(tmp_path, 0.01)
+    assert _wait_for(lambda: starting.process is not None, 10)
+    starting.stop()
+    assert starting.process is not None and not starting.process.is_alive()
+    # The timer's thread gives SIGINT back to this process's threads.
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
