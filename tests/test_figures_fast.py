@@ -30,6 +30,12 @@ def test_png_bytes_hold_exactly_the_pixels(shape):
     rgba[..., :3] = np.linspace(0, 255, shape[1]).astype(np.uint8)[None, :, None]
     rgba[::2, :, 1] = 255
     np.testing.assert_array_equal(decoded(figures.png_bytes(rgba[..., :3])), rgba[..., :3])
+    # The RGBA itself (as a canvas hands it over): its alpha dropped, the same bytes as
+    # its RGB copied out.
+    rgba[..., 3] = rng.integers(0, 256, shape, dtype=np.uint8)
+    rgb = np.ascontiguousarray(rgba[..., :3])
+    assert figures.png_bytes(rgba) == figures.png_bytes(rgb)
+    np.testing.assert_array_equal(decoded(figures.png_bytes(rgba)), rgb)
 
 
 def test_png_bytes_match_pillows_pixels_for_a_figure():
@@ -109,3 +115,58 @@ def test_the_disk_cache_keeps_the_most_recently_used_layers(tmp_path, monkeypatc
         "boundary-layer-e.npz",
         "other.txt",
     ]
+
+
+def drawn_afresh(metrics, title: str, loss=None, rows=None) -> bytes:
+    """The reference curves.png: ``curves_figure`` on a new figure (a new thread's),
+    drawn as curves.png has been drawn since it was blitted (the lines, legend and
+    title over the rest, so the lines cover the axes' frame), no background kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def draw() -> bytes:
+        fig = figures.curves_figure(metrics, title, loss, rows)
+        own = [(ax, line) for ax in fig.axes for line in ax.lines]
+        own += [(fig, artist) for artist in [*fig.legends, fig._suptitle]]
+        for _, artist in own:
+            artist.set_visible(False)
+        fig.canvas.draw()
+        for owner, artist in own:
+            artist.set_visible(True)
+            owner.draw_artist(artist)
+        return figures.png_bytes(np.asarray(fig.canvas.buffer_rgba()))
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(draw).result()
+
+
+def curves_metrics(kind: str, scale: float):
+    """Metrics of a run of 200 epochs: falling, with a validation split, diverging, or a
+    few logged epochs; ``scale`` shifts the loss (runs of one kind share their axes)."""
+    import pandas as pd
+
+    epoch = np.arange(0, 201, 40 if kind == "few" else 1)
+    loss = scale * np.exp(-epoch / 40) + 0.01
+    frame = pd.DataFrame({"epoch": epoch, "loss": loss, "accuracy": 1 - loss / 3})
+    if kind == "validation":
+        frame = frame.assign(val_loss=loss * 1.2, val_accuracy=1 - loss / 2)
+    if kind == "diverging":
+        frame.loc[150:, ["loss", "accuracy"]] = np.nan
+    return frame
+
+
+def test_curves_blitted_on_kept_backgrounds_are_the_figure_drawn_afresh():
+    # Runs alike and unlike in turn, so some are drawn onto a background kept from
+    # another run (with its legend) and some make a new one: every PNG must be the bytes
+    # of the whole figure drawn on a new canvas.
+    figures._figures.__dict__.pop("curves_backgrounds", None)
+    for kind in ("falling", "validation", "falling", "diverging", "few", "validation"):
+        for scale in (2.0, 2.5):
+            metrics = curves_metrics(kind, scale)
+            title = f"{kind}: scale={scale}"
+            assert figures.curves_png(metrics, title) == drawn_afresh(metrics, title)
+    assert len(figures._figures.curves_backgrounds) < 12  # the alike ones shared
+    # Two runs of 80 rows' summed loss, per row: another axis label.
+    metrics = curves_metrics("falling", 2.0)
+    assert figures.curves_png(metrics, "sse", "sse", (80, 0)) == drawn_afresh(
+        metrics, "sse", "sse", (80, 0)
+    )

@@ -89,23 +89,35 @@ def run_plots(
 PNG_LEVEL = 3  # zlib's: level 6 makes a tenth smaller files in twice the time
 
 
-def png_bytes(rgb: np.ndarray, level: int = PNG_LEVEL) -> bytes:
-    """(H, W, 3) uint8 -> a PNG of exactly those pixels, written with NumPy and zlib.
+def png_bytes(pixels: np.ndarray, level: int = PNG_LEVEL) -> bytes:
+    """(H, W, 3) uint8 RGB, or (H, W, 4) RGBA whose alpha is dropped -> a PNG of exactly
+    those RGB pixels, written with NumPy and zlib.
 
     Every row is filtered with PNG's "Up" filter (its difference from the row above,
     modulo 256): a figure's rows repeat their neighbours (white space, flat bands), so
     the differences are mostly zeros and deflate well. Pillow tries all five filters on
     every row and keeps the best, which costs three times as long for a file of about
     the same size."""
-    rgb = np.ascontiguousarray(rgb)  # a canvas's RGB is a view into RGBA: slow to subtract
-    height, width, channels = rgb.shape
-    rows = np.empty((height, 1 + width * channels), np.uint8)
-    rows[:, 0] = 2  # the filter type of each row: Up
-    filtered = rows[:, 1:].reshape(height, width, channels)  # a view into rows
-    filtered[0] = rgb[0]
-    np.subtract(rgb[1:], rgb[:-1], out=filtered[1:])  # uint8: wraps modulo 256
+    height, width, channels = pixels.shape
+    if channels == 4 and pixels.flags.c_contiguous:
+        # A canvas's RGBA: the difference of whole pixels, then one gather of the RGB
+        # bytes (and each row's filter byte); picking three channels of four first is
+        # a strided copy, several times slower.
+        whole = np.empty((height, 1 + width * 4), np.uint8)
+        whole[:, 0] = 2  # the filter type of each row: Up
+        filtered = whole[:, 1:].reshape(height, width, 4)  # a view into whole
+        filtered[0] = pixels[0]
+        np.subtract(pixels[1:], pixels[:-1], out=filtered[1:])  # uint8: wraps modulo 256
+        rows = np.take(whole, _rgb_bytes(width), axis=1)  # (H, 1 + 3W)
+    else:
+        rgb = np.ascontiguousarray(pixels[..., :3])  # a view's channels: slow to subtract
+        rows = np.empty((height, 1 + width * 3), np.uint8)
+        rows[:, 0] = 2
+        filtered = rows[:, 1:].reshape(height, width, 3)  # a view into rows
+        filtered[0] = rgb[0]
+        np.subtract(rgb[1:], rgb[:-1], out=filtered[1:])
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
+    def chunk(kind: bytes, data) -> bytes:
         return (
             struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
         )
@@ -114,9 +126,16 @@ def png_bytes(rgb: np.ndarray, level: int = PNG_LEVEL) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows.tobytes(), level))
+        + chunk(b"IDAT", zlib.compress(rows.data, level))
         + chunk(b"IEND", b"")
     )
+
+
+@lru_cache(maxsize=8)
+def _rgb_bytes(width: int) -> np.ndarray:
+    """The columns of a row of (filter byte, RGBA pixels) that a row of RGB keeps."""
+    pixels = 1 + 4 * np.arange(width)[:, None] + np.arange(3)  # (width, 3)
+    return np.concatenate([[0], pixels.ravel()])
 
 
 def warm_up() -> None:
@@ -182,6 +201,51 @@ def curves_figure(
     ``loss`` names the loss; one summed over rows (``sse``) is divided by ``rows``
     (training rows, validation rows), so the training and validation curves, over
     different row counts, read on one scale."""
+    fig = _curves_panels(metrics, title, loss, rows)
+    _add_legend(fig)
+    return fig
+
+
+def _add_legend(fig: Figure) -> None:
+    """One legend serves both panels (they share their line styles), under them."""
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
+
+
+# What a legend entry's pixels depend on, besides its label: its line's style.
+_ENTRY_STYLE = (
+    "color",
+    "linestyle",
+    "linewidth",
+    "marker",
+    "markersize",
+    "markerfacecolor",
+    "markeredgecolor",
+    "markeredgewidth",
+    "alpha",
+    "drawstyle",
+    "fillstyle",
+    "dash_capstyle",
+    "dash_joinstyle",
+    "solid_capstyle",
+    "solid_joinstyle",
+)
+
+
+def _legend_key(fig: Figure) -> tuple:
+    """Everything the legend's pixels depend on: each entry's label and style."""
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    return tuple(
+        (label, type(handle).__name__, *(repr(getattr(handle, f"get_{p}")()) for p in _ENTRY_STYLE))
+        for handle, label in zip(handles, labels)
+    )
+
+
+def _curves_panels(
+    metrics, title: str, loss: str | None = None, rows: tuple[int, int] | None = None
+) -> Figure:
+    """``curves_figure`` without its legend, whose entries are the loss panel's labelled
+    lines (curves_png makes it only when its kept background has none alike)."""
     fig, (loss_ax, acc_ax), suptitle = _reused("curves", _build_curves)
     suptitle.set_text(title)
     per_row = rows is not None and loss in LOSSES and summed_over_rows(loss)
@@ -223,10 +287,13 @@ def curves_figure(
         column, at, value = best
         for ax in (loss_ax, acc_ax):
             ax.axvline(at, color=BEST, linestyle="-.", linewidth=1.0, alpha=0.7)
+        # A colour of its own, though only its ring shows: else the axes' colour cycle
+        # gives it the next one, which changes from run to run on a reused figure.
         loss_ax.plot(
             [at],
             [value],
             "o",
+            color=BEST,
             markersize=9,
             markerfacecolor="none",
             markeredgecolor=BEST,
@@ -239,9 +306,6 @@ def curves_figure(
             ax.axvline(diverged, color=DIVERGED, linestyle=":", linewidth=1.5, label=entry)
     acc_ax.set_ylim(-0.03, 1.03)
     acc_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    # One legend serves both panels (they share their line styles), under them.
-    handles, labels = loss_ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
     return fig
 
 
@@ -258,8 +322,9 @@ def _best_epoch(series: dict, epoch: np.ndarray) -> tuple[str, float, float] | N
     return None
 
 
-# Renderings of the curves figure without its lines, legend and title, by everything that
-# decides their pixels: a sweep's runs mostly share axes limits (see _round_limits).
+# Renderings of the curves figure without its lines and title, by everything that decides
+# their pixels: a sweep's runs mostly share axes limits (see _round_limits) and legend
+# entries (the best epoch is mostly the last).
 BACKGROUNDS_KEPT = 8
 
 
@@ -274,16 +339,22 @@ def curves_png(
     metrics, title: str, loss: str | None = None, rows: tuple[int, int] | None = None
 ) -> bytes:
     """``curves_figure`` as PNG bytes, drawn with Matplotlib's blitting: everything but
-    the lines, the legend and the title (axes, ticks, labels: four fifths of the drawing)
-    is rendered once for each set of axes limits and kept; a run with the same limits
-    restores it and draws only its own lines, legend and title on top."""
-    fig = curves_figure(metrics, title, loss, rows)
+    the lines and the title (axes, ticks, labels, the legend: most of the drawing) is
+    rendered once for each set of axes limits and legend entries and kept; a run with the
+    same ones restores it and draws only its own lines and title on top. The lines stay
+    inside the axes and the legend and title outside them, so which is drawn first makes
+    no pixel differ."""
+    fig = _curves_panels(metrics, title, loss, rows)
     canvas = _agg(fig)
     own: list[tuple[Any, Any]] = [(ax, artist) for ax in fig.axes for artist in ax.lines]
-    own += [(fig, artist) for artist in [*fig.legends, _figures.curves[2]]]
-    key = tuple((ax.get_xlim(), ax.get_ylim(), ax.get_yscale(), ax.get_ylabel()) for ax in fig.axes)
+    own.append((fig, _figures.curves[2]))
+    key = (
+        tuple((ax.get_xlim(), ax.get_ylim(), ax.get_yscale(), ax.get_ylabel()) for ax in fig.axes),
+        _legend_key(fig),
+    )
     kept = _figures.__dict__.setdefault("curves_backgrounds", {})
     if key not in kept:
+        _add_legend(fig)  # made while the lines show: its entries copy their visibility
         for _, artist in own:
             artist.set_visible(False)
         canvas.draw()
@@ -295,7 +366,7 @@ def curves_png(
     canvas.restore_region(kept[key])
     for owner, artist in own:
         owner.draw_artist(artist)
-    return png_bytes(np.asarray(canvas.buffer_rgba())[..., :3])
+    return png_bytes(np.asarray(canvas.buffer_rgba()))
 
 
 def _round_limits(ax, values: np.ndarray) -> None:
