@@ -280,8 +280,8 @@ def test_the_sweepers_check_and_the_launch_compose_each_template_once():
         for overrides in batch:  # what Sweeper.validate_batch_is_legal does
             loader.load_sweep_config(master_config=master, sweep_overrides=overrides)
         assert len(calls) == 2  # the template, and one check of a derived copy
-        launched = [_core._COMPOSER[0].take(overrides) for overrides in batch]
-        assert len(calls) == 2  # the launch took the kept configs
+        launched = [_core._COMPOSER[0].take(overrides).config() for overrides in batch]
+        assert len(calls) == 2  # the launch took the kept recipes
         for seed, cfg in enumerate(launched):
             expected = real(master, batch[seed])
             assert OmegaConf.to_container(cfg) == OmegaConf.to_container(expected)
@@ -319,7 +319,7 @@ def test_nnexps_check_the_sweepers_check_and_the_launch_share_one_composition_pe
         batch.append(batch[0])  # a repeated job gets a config of its own
         for overrides in batch:  # what Sweeper.validate_batch_is_legal does
             loader.load_sweep_config(master_config=master, sweep_overrides=overrides)
-        launched = [_core._COMPOSER[0].take(overrides) for overrides in batch]
+        launched = [_core._COMPOSER[0].take(overrides).config() for overrides in batch]
         assert len(calls) == 4  # the sweeper's check and the launch composed nothing more
         for overrides, cfg in zip(batch, launched):
             expected = real(master, overrides)

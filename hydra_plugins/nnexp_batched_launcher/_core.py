@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, configure_log, run_job, setup_globals
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from nnexp.core.data import DataError
 from nnexp.edge.compose import shared
@@ -35,13 +35,16 @@ from nnexp.run import figures
 from nnexp.run.setup import ConfigError
 from nnexp.sweep import batched, resume
 
+from . import _job
+
 log = logging.getLogger(__name__)
 
 # Filled before the writer processes fork, so each inherits them without pickling.
-_JOBS: dict = {}  # job number -> composed sweep config
+_JOBS: dict = {}  # job number -> its Recipe (nnexp.edge.compose)
 _READY: dict = {}  # job number -> plain task config, for the jobs that train in a group
 _TRAINED: dict = {}  # job number -> (Setup, History), in the process that trained it
 _CONTEXT: list = []  # the Hydra context and the task Hydra handed the launcher (nnexp's)
+_CACHE: list = []  # the master config's resolver cache (the sweep's ${now:...} folder)
 _COMPOSER: list = []  # the sweep's Composer (nnexp.edge.compose), shared with its check
 
 
@@ -67,11 +70,21 @@ def _write_task(cfg) -> float:
     return task(cfg, trained=_TRAINED.pop(HydraConfig.get().job.num, None))
 
 
+def _config(num: int):
+    """The job's composed sweep config, as the launcher hands it to ``run_job``."""
+    return _JOBS[num].config(_CACHE[0], num)
+
+
 def _run(num: int) -> JobReturn:
+    """The job through Hydra's job machinery: ``_job.run``, or Hydra's ``run_job`` where
+    that one would not leave the same (``_job.fits``)."""
+    recipe, (hydra_context, _), cache = _JOBS[num], _CONTEXT, _CACHE[0]
+    if _job.fits(hydra_context, recipe, cache):
+        return _job.run(recipe, num, cache, _write_task, hydra_context, "hydra.sweep.dir")
     return run_job(
-        hydra_context=_CONTEXT[0],
+        hydra_context=hydra_context,
         task_function=_write_task,
-        config=_JOBS[num],
+        config=recipe.config(cache, num),
         job_dir_key="hydra.sweep.dir",
         job_subdir_key="hydra.sweep.subdir",
     )
@@ -112,7 +125,8 @@ def _trainable(jobs: dict, sweep_dir: Path) -> dict:
     for only when the sweep folder holds any finished run at all)."""
     resuming = any(sweep_dir.glob(f"**/{resume.SUMMARY}"))
     ready = {}
-    for num, sweep_config in jobs.items():
+    for num in jobs:
+        sweep_config = _config(num)
         try:
             cfg = _plain_task_config(sweep_config)
             validate(cfg)
@@ -159,13 +173,12 @@ def launch(
     _TRAINED.clear()
     _CONTEXT[:] = [launcher.hydra_context, launcher.task_function]
     composer = _COMPOSER[0]
+    # Hydra copies the master config's resolved values (the sweep's ${now:...} folder)
+    # into a job's config as it composes it; nnexp's check composes before the sweeper
+    # resolves its folder, so every job gets the master's values as it launches.
+    _CACHE[:] = [OmegaConf.get_cache(config)]
     for i, overrides in enumerate(job_overrides):
-        num = initial_job_idx + i
-        sweep_config = composer.take(list(overrides))
-        with open_dict(sweep_config):
-            sweep_config.hydra.job.id = num
-            sweep_config.hydra.job.num = num
-        _JOBS[num] = sweep_config
+        _JOBS[initial_job_idx + i] = composer.take(list(overrides))
     log.info(
         "composed %d job configs (%d by Hydra, the rest derived from them)",
         len(_JOBS),
@@ -182,7 +195,7 @@ def launch(
             done = [_work(unit) for unit in units]
         else:
             done = _in_processes(units, workers)
-    by_num = {ret.hydra_cfg.hydra.job.num: ret for rets in done for ret in rets}
+    by_num = {num: ret for (nums, _), rets in zip(units, done) for num, ret in zip(nums, rets)}
     return [by_num[num] for num in _JOBS]
 
 

@@ -5,18 +5,18 @@ Hydra composes a multirun's jobs up to three times before any trains: nnexp's sw
 check (``edge/sweep_check.py``) builds every job, the sweeper composes every job only to
 check that it can (``Sweeper.validate_batch_is_legal``), and the launcher composes them
 again to run them. With the batched launcher, one ``Composer`` per sweep (``shared``)
-answers all three: the check's configs are kept, the sweeper's validation finds them
-already made, and the launcher takes them.
+answers all three, and a job is a ``Recipe``: its template's composition and the few
+values that set it apart, made into a config only where a config is needed.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
-from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf, open_dict, read_write
 
 from ..sweep import batched
 
@@ -33,15 +33,56 @@ def shared(loader: Any, master: Any) -> Composer:
     return _SHARED[0]
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """A job's config as Hydra composes it, kept as a recipe: its template (a composed
+    config, pickled: OmegaConf pickles its configs whole, types and flags included, and
+    unpickling copies one in a fraction of ``copy.deepcopy``'s time) and what this job
+    sets apart, set as Hydra's override step sets it. ``task_overrides`` None: the
+    template is this job's own composition, taken as it is."""
+
+    template: bytes
+    updates: tuple = ()  # ((dotted key, value), ...) of the job's replica overrides
+    task_overrides: tuple | None = None  # hydra.overrides.task
+    override_dirname: str | None = None  # hydra.job.override_dirname
+
+    def config(self, cache: dict | None = None, num: int | None = None):
+        """A new DictConfig of the job; ``cache``: the master's resolver cache (the
+        sweep's ``${now:...}`` folder, copied in as Hydra copies it into a job's config);
+        ``num``: the job's number, set as a launcher sets it."""
+        cfg = pickle.loads(self.template)
+        self.apply(cfg)
+        if cache is not None:
+            OmegaConf.set_cache(cfg, cache)  # a copy, as OmegaConf.copy_cache makes
+        if num is not None:
+            with read_write(cfg.hydra), open_dict(cfg.hydra):
+                cfg.hydra.job.id = num
+                cfg.hydra.job.num = num
+        return cfg
+
+    def apply(self, cfg) -> None:
+        """Make ``cfg`` (its template's config, or any other job's of the same template
+        with the same keys updated) this job's, in place."""
+        for key, value in self.updates:
+            OmegaConf.update(cfg, key, value, merge=True)
+        if self.task_overrides is not None:
+            with read_write(cfg.hydra), open_dict(cfg.hydra):
+                cfg.hydra.overrides.task = list(self.task_overrides)
+                cfg.hydra.job.override_dirname = self.override_dirname
+
+    def updated_keys(self) -> tuple:
+        return tuple(key for key, _ in self.updates)
+
+
 class Composer:
     """Job configs for a sweep. A Hydra composition costs more than a small job's
     training, a cost the jobs of a seed sweep pay a hundred times for nothing: jobs
-    whose overrides differ only in plain values of ``REPLICA_OPTIONS`` get a copy of the
-    first such job's composed config with those values set, as Hydra's own override step
-    sets them. The first copy of each template is checked against a real composition;
-    any difference and the template's jobs are all composed by Hydra. Templates are kept
-    pickled: unpickling copies a config in a third of ``copy.deepcopy``'s time, and
-    OmegaConf pickles its configs whole (types and flags included)."""
+    whose overrides differ only in plain values of ``REPLICA_OPTIONS`` share the first
+    such job's composition (their template) and set those values on it, as Hydra's own
+    override step sets them. The first derived job of each template is checked against a
+    real composition; any difference and the template's jobs are all composed by Hydra.
+    Each job's values are set on one probe config per template as its recipe is made,
+    so a value Hydra would refuse is refused here, by Hydra's own composition."""
 
     def __init__(self, loader: Any, master: Any) -> None:
         from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -50,83 +91,98 @@ class Composer:
         self.loader = loader
         self.load = loader.load_sweep_config  # Hydra's own, before anything stands in front
         self.parser = OverridesParser.create()
+        self.parsed: dict = {}  # an override line -> Hydra's parse of it
         self.templates: dict = {}  # the non-replica overrides -> pickled config, or None
+        self.probes: dict = {}  # the non-replica overrides -> a config of that template
         self.checked: set = set()
-        self.kept: dict = {}  # overrides -> configs composed for a check, not launched yet
-        self.unvalidated: Counter = Counter()  # overrides -> kept by nnexp's check only
+        self.recipes: dict = {}  # a job's overrides -> its Recipe
         self.composed = 0
 
     def _hydra(self, overrides: list[str]):
         self.composed += 1
         return self.load(self.master, overrides)
 
+    def _parse(self, overrides: list[str]) -> list:
+        for line in overrides:
+            if line not in self.parsed:
+                (self.parsed[line],) = self.parser.parse_overrides([line])
+        return [self.parsed[line] for line in overrides]
+
     def validate(self, overrides: list[str]):
-        """The sweeper's check that a job composes: a config nnexp's check already made
-        for these overrides counts (once each), else one is composed and kept."""
+        """The sweeper's check that a job composes (``Sweeper.validate_batch_is_legal``,
+        which only asks that and ignores the config): the job's recipe is made, raising
+        what Hydra's composition raises, and its template's probe config answers."""
+        recipe = self.recipe(overrides)
+        return self.probes.get(self._template_key(overrides)) or recipe.config()
+
+    def take(self, overrides: list[str]) -> Recipe:
+        """The recipe of a job about to launch (made once per distinct overrides)."""
+        return self.recipe(overrides)
+
+    def compose(self, overrides: list[str]):
+        """A new DictConfig of the job, as Hydra composes it."""
+        return self.recipe(overrides).config()
+
+    def _template_key(self, overrides: list[str]) -> tuple:
+        return tuple(o.input_line for o in self._parse(overrides) if not _is_replica(o))
+
+    def recipe(self, overrides: list[str]) -> Recipe:
         key = tuple(overrides)
-        if self.unvalidated[key]:
-            self.unvalidated[key] -= 1
-            return self.kept[key][-1]
-        return self.compose(overrides, keep=True)
+        if key not in self.recipes:
+            self.recipes[key] = self._recipe(overrides)
+        return self.recipes[key]
 
-    def take(self, overrides: list[str]):
-        """The config of a job about to launch: the one composed for the sweeper's check
-        (each is handed out once, so a repeated job gets a config of its own), or a new one."""
-        kept = self.kept.get(tuple(overrides))
-        config = kept.pop() if kept else self.compose(overrides)
-        # Hydra copies the master config's resolved values (the sweep's ${now:...} folder)
-        # into a job's config as it composes it; nnexp's check composes before the sweeper
-        # resolves its folder, so every job gets the master's values as it launches.
-        OmegaConf.copy_cache(from_config=self.master, to_config=config)
-        return config
-
-    def compose(self, overrides: list[str], keep: bool = False, unvalidated: bool = False):
-        """A job's config; ``keep``: for ``take`` to hand out; ``unvalidated``: kept by
-        nnexp's check, for ``validate`` to find."""
-        config = self._compose(overrides)
-        if keep or unvalidated:
-            self.kept.setdefault(tuple(overrides), []).append(config)
-        if unvalidated:
-            self.unvalidated[tuple(overrides)] += 1
-        return config
-
-    def _compose(self, overrides: list[str]):
-        parsed = self.parser.parse_overrides(overrides)
-        replica = [
-            o
-            for o in parsed
-            if o.key_or_group in batched.REPLICA_OPTIONS
-            and not o.is_add()
-            and not o.is_delete()
-            and not o.is_sweep_override()
-        ]
-        rest = tuple(o.input_line for o in parsed if o not in replica)
+    def _recipe(self, overrides: list[str]) -> Recipe:
+        parsed = self._parse(overrides)
+        rest = tuple(o.input_line for o in parsed if not _is_replica(o))
         if rest not in self.templates:
             composed = self._hydra(overrides)
             self.templates[rest] = pickle.dumps(composed)
-            return composed
+            self.probes[rest] = composed
+            return Recipe(self.templates[rest])  # the job's own composition
         template = self.templates[rest]
         if template is None:
-            return self._hydra(overrides)
-        derived = self._derive(pickle.loads(template), parsed, replica)
+            return Recipe(pickle.dumps(self._hydra(overrides)))
+        try:
+            recipe = self._derived(template, parsed, self.probes[rest])
+        except Exception:
+            # A value Hydra's override step may take differently or refuse: Hydra decides
+            # (its composition raises its own error, or gives the job's config).
+            return Recipe(pickle.dumps(self._hydra(overrides)))
         if rest not in self.checked:
             self.checked.add(rest)
             composed = self._hydra(overrides)
+            derived = recipe.config()
             if OmegaConf.to_container(derived) != OmegaConf.to_container(composed):
                 log.warning("derived job config differs from Hydra's; composing each job")
                 self.templates[rest] = None
-                return composed
-        return derived
+                return Recipe(pickle.dumps(composed))
+        return recipe
 
     @staticmethod
-    def _derive(cfg, parsed, replica):
-        """A copy of a template (``cfg``, changed in place) made into the job's config."""
-        for override in replica:
-            OmegaConf.update(cfg, override.key_or_group, override.value(), merge=True)
+    def _derived(template: bytes, parsed: list, probe) -> Recipe:
+        """The recipe of a job of ``template``; its values are set on ``probe`` (a config
+        of the template, changed in place), which raises what the update would raise."""
+        updates = tuple((o.key_or_group, o.value()) for o in parsed if _is_replica(o))
         app = [o for o in parsed if not o.is_hydra_override()]
-        naming = cfg.hydra.job.config.override_dirname
+        naming = probe.hydra.job.config.override_dirname
         lines = sorted(o.input_line for o in app if o.key_or_group not in naming.exclude_keys)
-        with open_dict(cfg.hydra):
-            cfg.hydra.overrides.task = [o.input_line for o in app]
-            cfg.hydra.job.override_dirname = naming.item_sep.join(lines).replace("=", naming.kv_sep)
-        return cfg
+        recipe = Recipe(
+            template,
+            updates,
+            tuple(o.input_line for o in app),
+            naming.item_sep.join(lines).replace("=", naming.kv_sep),
+        )
+        for key, value in updates:
+            OmegaConf.update(probe, key, value, merge=True)
+        return recipe
+
+
+def _is_replica(o) -> bool:
+    """A plain value of a replica option: what a job may set on its template."""
+    return (
+        o.key_or_group in batched.REPLICA_OPTIONS
+        and not o.is_add()
+        and not o.is_delete()
+        and not o.is_sweep_override()
+    )

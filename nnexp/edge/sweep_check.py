@@ -23,7 +23,6 @@ multirun, as the option ``sweep_check`` says:
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import logging
@@ -177,7 +176,7 @@ def check(config) -> tuple[list[Job], int]:
         # The launcher takes the very configs built here (edge/compose.py): one
         # composition per job for the check, the sweeper's validation and the launch.
         composer = shared(GlobalHydra.instance().config_loader(), config)
-        compose = functools.partial(composer.compose, unvalidated=True)
+        compose = composer.compose
     datasets: dict[str, object] = {}  # the dataset config as JSON -> Dataset or its error
     jobs = []
     for num, job in enumerate(overrides):
