@@ -460,7 +460,9 @@ def _composite_inks(overlay: _Overlay, ink: np.ndarray) -> np.ndarray:
     top, bottom, left, right = overlay.box
     image = overlay.over_white.copy()  # (H, W, 3) uint8
     box = image[top:bottom, left:right]
-    box[...] = _TWO_CLASS_PAINT[ink]
+    # Straight into the box: a fancy-indexed lookup makes a (h, w, 3) array first, then
+    # copies it. Every index is one of the inks ("clip" skips the buffered bounds check).
+    np.take(_TWO_CLASS_PAINT, ink, axis=0, out=box, mode="clip")
     rows, cols = overlay.drawn
     covered = overlay.premultiplied[top:bottom, left:right][rows, cols]  # (n, 3)
     see_through = overlay.transparency[top:bottom, left:right][rows, cols]  # (n, 1)
