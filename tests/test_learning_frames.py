@@ -153,3 +153,12 @@ def test_the_fast_animation_and_maps_are_the_reference_bytes(case):
     reference, scales = maps_one_by_one(data, net, snapshots)
     assert maps == reference
     assert [frame["scales"] for frame in page_data["frames"]] == scales
+
+    # Each snapshot's numbers, rounded alone.
+    def rounded(a):
+        return np.round(np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0), 4).tolist()
+
+    for frame, (_, params) in zip(page_data["frames"], snapshots):
+        assert frame["weights"] == [rounded(w) for w in params.weights]
+        assert frame["biases"] == [rounded(b[0]) for b in params.biases]
+        assert len(frame["biases"]) == len(params.biases)

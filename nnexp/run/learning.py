@@ -157,13 +157,23 @@ def render_data(
                     bytes_, layer_scales = _signed_bytes(layer)
                     maps.append(bytes_)
                     scales.append(layer_scales)
-            for r, (epoch, params) in enumerate(part):
+            if neurons:  # each layer's numbers rounded for all of the part's snapshots at once
+                first = part[0][1]
+                weights = [
+                    _rounded(np.stack([p.weights[i] for _, p in part]))
+                    for i in range(len(first.weights))
+                ]
+                biases = [
+                    _rounded(np.stack([p.biases[i][0] for _, p in part]))
+                    for i in range(len(first.biases))
+                ]
+            for r, (epoch, _) in enumerate(part):
                 blobs += [m[r] for m in maps]
                 frame: dict = {"epoch": epoch}
                 if neurons:
                     frame["scales"] = [[round(float(v), 6) for v in s[r]] for s in scales]
-                    frame["weights"] = [_rounded(w) for w in params.weights]
-                    frame["biases"] = [_rounded(b[0]) for b in params.biases]
+                    frame["weights"] = [w[r] for w in weights]
+                    frame["biases"] = [b[r] for b in biases]
                 frames.append(frame)
     take = np.unique(
         np.linspace(0, len(dataset.X) - 1, min(POINT_LIMIT, len(dataset.X))).astype(int)
