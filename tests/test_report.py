@@ -112,6 +112,90 @@ def csv(sweep: Path) -> pd.DataFrame:
     )
 
 
+# Lines the plain-number path reads and lines it must leave to Hydra's parser.
+NUMBER_LINES = [
+    "seed=0",
+    "seed=7",
+    "seed=-3",
+    "seed=12345678901234567890",
+    "lr=0.1",
+    "lr=-0.25",
+    "lr=10.0",
+    "lr=0.10",
+    "optimizer.beta2=0.999",
+    "model.init_scale=2.5",
+    "my-key=3",
+    "seed=007",
+    "seed=1_000",
+    "lr=1e-3",
+    "lr=1.",
+    "lr=.5",
+    "seed=+1",
+    "lr=inf",
+    "lr=nan",
+    "seed= 3",
+    "seed=3 ",
+    "model.hidden.0=5",
+    "+seed=3",
+    "~seed=3",
+    "seed@pkg=3",
+    "dataset/x=1",
+    "lr=0.1,1",
+    "seed=range(3)",
+    "lr=1.5e2",
+    "x=true",
+    "x=null",
+    "x=3x",
+]
+
+
+def test_plain_numbers_read_as_hydras_parser_reads_them():
+    """The fast path for ``key=number`` lines (a seed sweep has a new one a job) gives
+    what Hydra's grammar gives, type included; everything else still goes to it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+
+    def by_hydra(line: str):  # the path every line took before the fast one
+        key, _, text = line.partition("=")
+        try:
+            override = parser.parse_override(line)
+            value = table._plain(override.value())
+            if value is None:
+                value = override.get_value_element_as_str()
+            return override.key_or_group, value
+        except Exception:
+            return key.lstrip("+~"), text
+
+    for line in NUMBER_LINES:
+        table._parsed.pop(line, None)
+        got, expected = table._parse_line(line), by_hydra(line)
+        assert repr(got) == repr(expected), line  # repr: nan equals nan
+        assert type(got[1]) is type(expected[1]), line
+    taken = [line for line in NUMBER_LINES if table._PLAIN_NUMBER.fullmatch(line)]
+    assert taken == NUMBER_LINES[:11]
+
+
+def test_overrides_files_read_as_omegaconf_reads_them(tmp_path):
+    """overrides.yaml through libyaml: the same lines as through OmegaConf; a file of
+    anything else falls back to OmegaConf."""
+    hydra = tmp_path / ".hydra"
+    hydra.mkdir()
+    path = hydra / "overrides.yaml"
+    cases = [
+        ["seed=3", "lr=0.1", "experiment=red_blue", "model.hidden=[4,4]", "+note=${oc.env:HOME}"],
+        ["x='quoted: yes'", 'y="a b"', "z=1e3", "w=2001-12-14", "v=a=b", "~seed"],
+        [],
+    ]
+    for lines in cases:
+        OmegaConf.save(OmegaConf.create(lines), path)
+        expected = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        assert table._read_override_lines(path) == expected == lines
+    for text in ("- 1e3\n- 2001-12-14\n", "a: 1\n", "- [1, 2]\n", "- x: 1\n", ": bad [\n"):
+        path.write_text(text)
+        assert table._read_override_lines(path) == table._read_yaml(path), text
+
+
 def test_parse_overrides_keeps_numbers_and_strings_and_writes_lists_as_text():
     assert report.parse_overrides(
         [

@@ -278,6 +278,25 @@ def test_expected_jobs_reads_the_grid_or_the_trials_from_the_saved_config(tmp_pa
     assert resume.expected_jobs(optuna) == 7
 
 
+def test_expected_jobs_counts_from_the_config_in_memory_as_from_its_file(tmp_path):
+    """The callback has the sweep's config: the count needs no reading of the file that
+    holds it (the same count as from the file, which is absent here)."""
+    from omegaconf import OmegaConf
+
+    basic = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+    config = OmegaConf.create(
+        {
+            "hydra": {
+                "sweeper": {"_target_": basic, "params": {"seed": "range(5)"}},
+                "overrides": {"task": ["lr=0.1,1", "epochs=5"]},
+            }
+        }
+    )
+    assert resume.expected_jobs(tmp_path / "a", config) == 10
+    OmegaConf.save(config, tmp_path / "multirun.yaml")
+    assert resume.expected_jobs(tmp_path) == 10
+
+
 def test_progress_line_counts_from_one_and_names_hydras_job_number():
     ok = {"status": "ok", "objective": 0.012345678}
     assert (

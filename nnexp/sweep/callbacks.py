@@ -62,11 +62,17 @@ class SweepReport(Callback):
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         elapsed = None if self.started is None else time.perf_counter() - self.started
-        if self.watcher is not None:
-            self.watcher.stop()  # before the final page, which must not be overwritten
-            self.watcher = None
+        watcher, self.watcher = self.watcher, None
+
+        def stop_watcher() -> None:  # before the final page, which must not be overwritten
+            if watcher is not None:
+                watcher.stop()
+
+        if watcher is not None:
+            # It finishes the page it may be writing while the final one is drawn.
+            watcher.request_stop()
         try:
-            built = report.build(sweep_dir, config)
+            built = report.build(sweep_dir, config, before_writing=stop_watcher)
         except OSError as error:
             # Every job's folder is safe on disk; only the summary is missing, and it can
             # be rebuilt. Failing the whole command here would hide the jobs' results.
@@ -83,4 +89,6 @@ class SweepReport(Callback):
                 "could not write the sweep report; rebuild it with nnexp report %s", sweep_dir
             )
             return
+        finally:
+            stop_watcher()  # also when the report failed before writing anything
         log.info("%s", built.headline(elapsed))

@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from ..run.artifacts import SUMMARY, write_text
-from .render import esc
-from .table import REPORT_HTML, job_folders
+
+# The page's modules (pandas, Matplotlib) are imported where a page is built: the sweep's
+# process starts a watcher, which needs none of them, and a short sweep never builds one.
 
 log = logging.getLogger("nnexp")
 
@@ -73,6 +74,8 @@ RELOAD_SCRIPT = """<script>
 def fingerprint(sweep_dir: Path) -> tuple:
     """What a page shows changes only when a job folder appears or a summary is
     written: their names and the summaries' modification times."""
+    from .table import job_folders
+
     state = []
     for folder in job_folders(sweep_dir):
         try:
@@ -87,6 +90,8 @@ def banner(sweep, best, every: float, now: float, stopped: int | None = None) ->
     """One paragraph: done/running/failed/not started, the best so far, when, and that
     the page reloads; or, ``stopped`` (the sweep's pid, gone), that it stopped. The
     heartbeat ``now`` (seconds since the epoch) and the reload's timing are its data."""
+    from .render import esc
+
     tally = sweep.table.status.value_counts() if len(sweep.table) else {}
     done = int(tally.get("ok", 0)) + int(tally.get("diverged", 0))
     running = int(tally.get("incomplete", 0))
@@ -153,6 +158,8 @@ def beat(html: str, now: float) -> str:
 
 def write_live(sweep_dir: Path, every: float, stopped: int | None = None) -> str:
     """Write the live page (or, ``stopped``, the stopped one); the page written."""
+    from .table import REPORT_HTML
+
     html = live_page(sweep_dir, every, stopped=stopped)
     write_text(Path(sweep_dir) / REPORT_HTML, html)
     return html
@@ -166,7 +173,7 @@ def watch(sweep_dir: str, every: float, stop, parent: int, watching=None) -> Non
     # lines to the one the command prints. It was blocked while this process started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    from .table import remember_reads
+    from .table import REPORT_HTML, remember_reads
 
     remember_reads()  # each build reads the finished jobs' files from memory
     folder = Path(sweep_dir)
@@ -245,9 +252,9 @@ class Watcher:
             finally:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
-    def stop(self, timeout: float = 60.0) -> None:
-        """Ask the watcher to finish (a page it is writing is finished first); a process
-        still starting has written nothing and is ended without waiting for it."""
+    def request_stop(self) -> None:
+        """Ask the watcher to finish without waiting for it: a page it is writing is
+        finished meanwhile (see ``stop``); one still starting is ended now."""
         with self.lock:
             self.stopped = True
             self.timer.cancel()
@@ -255,7 +262,15 @@ class Watcher:
                 return
             self.stop_event.set()
             if not self.watching.is_set():
-                self.process.terminate()
+                self.process.terminate()  # still importing: it has written nothing
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Ask the watcher to finish and wait until it has (a page it is writing is
+        finished first); a process still starting is ended without waiting for it."""
+        self.request_stop()
+        with self.lock:
+            if self.process is None:
+                return
             self.process.join(timeout)
             if self.process.is_alive():
                 self.process.terminate()

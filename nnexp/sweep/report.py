@@ -122,11 +122,14 @@ def write(result: Page) -> list[Path]:
     return paths
 
 
-def build(sweep_dir: Path, config=None) -> Report:
+def build(sweep_dir: Path, config=None, before_writing=None) -> Report:
     """Write summary.csv, the figures, report.md and report.html into ``sweep_dir`` from
-    its run folders. ``config``: the sweep's config, when the caller has it."""
+    its run folders. ``config``: the sweep's config, when the caller has it;
+    ``before_writing``: called once everything is drawn, before any file is written."""
     started = time.perf_counter()
     result = page(collect(Path(sweep_dir), config))
+    if before_writing is not None:
+        before_writing()
     paths = write(result)
     return Report(result, paths, time.perf_counter() - started)
 

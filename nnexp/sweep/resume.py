@@ -92,23 +92,25 @@ def clear(run_dir: Path) -> None:
 _expected: dict = {}  # sweep folder -> job count: every job asks, the answer is fixed
 
 
-def expected_jobs(sweep_dir: str | Path) -> int | None:
+def expected_jobs(sweep_dir: str | Path, config=None) -> int | None:
     """How many jobs the sweep in ``sweep_dir`` launches (asked once per process per sweep
-    folder; an unknown count is asked again, its file may appear later)."""
+    folder; an unknown count is asked again, its file may appear later). ``config``: the
+    sweep's config, which its saved ``multirun.yaml`` holds, when the caller has it."""
     key = str(sweep_dir)
     if _expected.get(key) is None:
-        _expected[key] = _count_jobs(sweep_dir)
+        _expected[key] = _count_jobs(sweep_dir, config)
     return _expected[key]
 
 
-def _count_jobs(sweep_dir: str | Path) -> int | None:
-    """How many jobs the sweep in ``sweep_dir`` launches, from its saved config: the
-    Optuna sweeper's ``n_trials``, or the size of the basic sweeper's grid. None when
-    it cannot be known (no saved config, another sweeper)."""
+def _count_jobs(sweep_dir: str | Path, config=None) -> int | None:
+    """How many jobs the sweep in ``sweep_dir`` launches, from its saved config (or
+    ``config``, the same one in memory): the Optuna sweeper's ``n_trials``, or the size
+    of the basic sweeper's grid. None when it cannot be known (no saved config, another
+    sweeper)."""
     try:
         from omegaconf import OmegaConf
 
-        saved = OmegaConf.load(Path(sweep_dir) / SWEEP_CONFIG)
+        saved = OmegaConf.load(Path(sweep_dir) / SWEEP_CONFIG) if config is None else config
         sweeper = saved.hydra.sweeper
         if "n_trials" in sweeper:
             return int(sweeper.n_trials)

@@ -191,12 +191,23 @@ def _override_parser():
 
 
 _parsed: dict[str, tuple[str, Any]] = {}  # a sweep repeats most lines in every job
+# ``key=int`` and ``key=decimal`` with a plain dotted key: what Hydra's grammar reads as
+# an int or a float, read without it (a seed sweep has a new line in every job). Anything
+# else, including forms the grammar reads otherwise (``007``, ``1_000``, ``1e3``, ``+1``),
+# goes to Hydra's parser; tests/test_report.py checks the two agree.
+_PLAIN_NUMBER = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*)=(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?)"
+)
 
 
 def _parse_line(line: str) -> tuple[str, Any]:
     if line not in _parsed:
         key, _, text = line.partition("=")
-        if "${" in text:
+        plain = _PLAIN_NUMBER.fullmatch(line)
+        if plain is not None:
+            number = plain.group(2)
+            _parsed[line] = (plain.group(1), float(number) if plain.group(3) else int(number))
+        elif "${" in text:
             _parsed[line] = (key.lstrip("+~"), text)
         else:
             try:
@@ -238,6 +249,24 @@ def _read_yaml(path: Path):
         return OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     except Exception:
         return None
+
+
+def _read_override_lines(path: Path):
+    """A job's overrides.yaml, as ``_read_yaml`` reads it. Hydra writes a list of
+    ``key=value`` lines, which libyaml reads for a tenth of what OmegaConf's containers
+    cost (a sweep's report reads one a job); the result is the same, since a string with
+    ``=`` in it is a string to OmegaConf's loader too (its extra float form and the
+    timestamps it drops hold no ``=``). Anything else is read by ``_read_yaml``."""
+    import yaml
+
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        lines = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except Exception:
+        return _read_yaml(path)
+    if isinstance(lines, list) and all(isinstance(x, str) and "=" in x for x in lines):
+        return lines
+    return _read_yaml(path)
 
 
 def _saved_config(sweep_dir: Path, config=None) -> dict | None:
@@ -376,7 +405,7 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
     links, boundaries = {}, {}
     unreadable: list[str] = []
     for folder in folders:
-        lines = _load_yaml(folder / artifacts.HYDRA_OVERRIDES)
+        lines = _remembered(folder / artifacts.HYDRA_OVERRIDES, _read_override_lines)
         lines = [str(x) for x in lines] if isinstance(lines, list) else []
         summary = _summary(folder)
         run_dir = folder.relative_to(sweep_dir).as_posix()
@@ -419,7 +448,7 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
         swept,
         _objective_name(table),
         command,
-        expected_jobs(sweep_dir),
+        expected_jobs(sweep_dir, config),
         search=_is_search(saved, table, settings_keys),
         log_params=_log_params(saved) & set(swept),
         unsafe=unsafe,
