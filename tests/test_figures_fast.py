@@ -140,14 +140,15 @@ def drawn_afresh(metrics, title: str, loss=None, rows=None) -> bytes:
 
 
 def curves_metrics(kind: str, scale: float):
-    """Metrics of a run of 200 epochs: falling, with a validation split, diverging, or a
-    few logged epochs; ``scale`` shifts the loss (runs of one kind share their axes)."""
+    """Metrics of a run of 200 epochs: falling, falling over decades (a log axis), with a
+    validation split, diverging, or a few logged epochs; ``scale`` shifts the loss (runs
+    of one kind share their axes)."""
     import pandas as pd
 
     epoch = np.arange(0, 201, 40 if kind == "few" else 1)
-    loss = scale * np.exp(-epoch / 40) + 0.01
+    loss = scale * np.exp(-epoch / 40) + (1e-4 if "wide" in kind else 0.01)
     frame = pd.DataFrame({"epoch": epoch, "loss": loss, "accuracy": 1 - loss / 3})
-    if kind == "validation":
+    if "validation" in kind:
         frame = frame.assign(val_loss=loss * 1.2, val_accuracy=1 - loss / 2)
     if kind == "diverging":
         frame.loc[150:, ["loss", "accuracy"]] = np.nan
@@ -159,12 +160,18 @@ def test_curves_blitted_on_kept_backgrounds_are_the_figure_drawn_afresh():
     # another run (with its legend) and some make a new one: every PNG must be the bytes
     # of the whole figure drawn on a new canvas.
     figures._figures.__dict__.pop("curves_backgrounds", None)
-    for kind in ("falling", "validation", "falling", "diverging", "few", "validation"):
+    kept = figures._figures.__dict__.setdefault("curves_backgrounds", {})
+    # Linear and log loss axes in turn: each kept from the run before, or set anew.
+    kinds = ("falling", "wide", "wide", "wide_validation", "validation", "falling")
+    found = 0
+    for kind in kinds + ("diverging", "wide", "few", "validation"):
         for scale in (2.0, 2.5):
             metrics = curves_metrics(kind, scale)
             title = f"{kind}: scale={scale}"
+            before = list(kept)
             assert figures.curves_png(metrics, title) == drawn_afresh(metrics, title)
-    assert len(figures._figures.curves_backgrounds) < 12  # the alike ones shared
+            found += list(kept) == before  # drawn on a background kept from another run
+    assert found >= 8
     # Two runs of 80 rows' summed loss, per row: another axis label.
     metrics = curves_metrics("falling", 2.0)
     assert figures.curves_png(metrics, "sse", "sse", (80, 0)) == drawn_afresh(

@@ -159,8 +159,6 @@ def _reused(name: str, build):
             artist.remove()
         if ax.legend_ is not None:
             ax.legend_.remove()
-        if ax.get_yscale() != "linear":  # resetting the scale resets the tick formatter too
-            ax.set_yscale("linear")
         ax.relim()
         ax.autoscale(True)
     return fig, axes, kept
@@ -257,6 +255,12 @@ def _curves_panels(
         for c in ("loss", "accuracy", "val_loss", "val_accuracy")
         if c in metrics
     }
+    losses = np.concatenate([series[c] for c in ("loss", "val_loss") if c in series])
+    wide = _wide(losses)
+    # A log axis left by the run before stays for a wide loss (setting a scale costs as
+    # much as drawing a line); a linear one is set before anything is plotted on it.
+    if not wide and loss_ax.get_yscale() != "linear":
+        loss_ax.set_yscale("linear")  # resetting the scale resets the tick formatter too
     diverged = None
     for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
         for column, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
@@ -279,8 +283,9 @@ def _curves_panels(
             if name == "loss" and not finite.all():
                 first = epoch[~finite][0]
                 diverged = first if diverged is None else min(diverged, first)
-    losses = np.concatenate([series[c] for c in ("loss", "val_loss") if c in series])
-    if not _log_scale_if_wide(loss_ax, losses):
+    if wide:
+        _log_scale(loss_ax, losses)
+    else:
         _round_limits(loss_ax, losses)
     best = _best_epoch(series, epoch)
     if best is not None:
@@ -384,23 +389,27 @@ def _round_limits(ax, values: np.ndarray) -> None:
     ax.set_ylim(below.max() if below.size else low, above.min() if above.size else high)
 
 
-def _log_scale_if_wide(ax, values: np.ndarray) -> bool:
-    """Whether the loss axis (of the training and validation ``values``) went
+def _wide(values: np.ndarray) -> bool:
+    """Whether the loss axis (of the training and validation ``values``) goes
     logarithmic. Under two decades a log axis shows one or two labels; a linear one reads
     better. Beyond 1e100 only a log axis is safe: Matplotlib's autoscale overflows near
     1e308."""
     values = values[np.isfinite(values) & (values > 0)]  # a loss of exactly 0 sits on the floor
-    if values.size and (values.max() > 1e100 or values.max() >= 100 * values.min()):
-        # Limits first, in decades within 1e-100..1e100, where the tick locator is safe too.
-        # Whole decades, so the runs of a sweep share their limits (see curves_png).
-        low = np.clip(np.floor(np.log10(values.min())), -100.0, 99.0)
-        high = np.clip(np.ceil(np.log10(values.max())), low + 1.0, 100.0)
-        ax.set_autoscaley_on(False)  # or set_ylim autoscales the old data first
-        ax.set_ylim(10.0**low, 10.0**high)
+    return bool(values.size and (values.max() > 1e100 or values.max() >= 100 * values.min()))
+
+
+def _log_scale(ax, values: np.ndarray) -> None:
+    """A log loss axis over whole decades of the positive finite ``values``, within
+    1e-100..1e100, where the tick locator is safe too. Whole decades, so the runs of a
+    sweep share their limits (see curves_png)."""
+    values = values[np.isfinite(values) & (values > 0)]
+    low = np.clip(np.floor(np.log10(values.min())), -100.0, 99.0)
+    high = np.clip(np.ceil(np.log10(values.max())), low + 1.0, 100.0)
+    ax.set_autoscaley_on(False)  # or set_ylim autoscales the old data first
+    ax.set_ylim(10.0**low, 10.0**high)
+    if ax.get_yscale() != "log":
         ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(NullLocator())
-        return True
-    return False
+    ax.yaxis.set_minor_locator(NullLocator())
 
 
 # --- decision boundary -----------------------------------------------------------------
