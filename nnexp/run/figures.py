@@ -99,20 +99,20 @@ def png_bytes(pixels: np.ndarray, level: int = PNG_LEVEL) -> bytes:
     every row and keeps the best, which costs three times as long for a file of about
     the same size."""
     height, width, channels = pixels.shape
+    rows = _scratch("rows", (height, 1 + width * 3))  # each row: its filter byte, its RGB
+    rows[:, 0] = 2  # the filter type of each row: Up
     if channels == 4 and pixels.flags.c_contiguous:
         # A canvas's RGBA: the difference of whole pixels, then one gather of the RGB
         # bytes (and each row's filter byte); picking three channels of four first is
         # a strided copy, several times slower.
-        whole = np.empty((height, 1 + width * 4), np.uint8)
-        whole[:, 0] = 2  # the filter type of each row: Up
+        whole = _scratch("whole", (height, 1 + width * 4))
+        whole[:, 0] = 2
         filtered = whole[:, 1:].reshape(height, width, 4)  # a view into whole
         filtered[0] = pixels[0]
         np.subtract(pixels[1:], pixels[:-1], out=filtered[1:])  # uint8: wraps modulo 256
-        rows = np.take(whole, _rgb_bytes(width), axis=1)  # (H, 1 + 3W)
+        np.take(whole, _rgb_bytes(width), axis=1, out=rows)
     else:
         rgb = np.ascontiguousarray(pixels[..., :3])  # a view's channels: slow to subtract
-        rows = np.empty((height, 1 + width * 3), np.uint8)
-        rows[:, 0] = 2
         filtered = rows[:, 1:].reshape(height, width, 3)  # a view into rows
         filtered[0] = rgb[0]
         np.subtract(rgb[1:], rgb[:-1], out=filtered[1:])
@@ -129,6 +129,20 @@ def png_bytes(pixels: np.ndarray, level: int = PNG_LEVEL) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows.data, level))
         + chunk(b"IEND", b"")
     )
+
+
+_scratches = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, int]) -> np.ndarray:
+    """A uint8 array of ``shape`` kept for this thread's next PNG of the same size: a
+    figure's megabytes freshly allocated cost their pages again each time."""
+    kept = _scratches.__dict__
+    if (name, shape) not in kept:
+        if len(kept) >= 6:  # a run's figures come in a few sizes; anything else, once
+            kept.clear()
+        kept[name, shape] = np.empty(shape, np.uint8)
+    return kept[name, shape]
 
 
 @lru_cache(maxsize=8)
