@@ -60,13 +60,13 @@ def train(argv: list[str]) -> None:
         print(f"nnexp: error: {error}", file=sys.stderr)
         sys.exit(2)
     from . import errors
-    from .main import known_mode
+    from .main import known_mode, lean_plugins
     from .main import main as hydra_main
 
     errors.install()  # Hydra's own failures as one line each
     # Hydra reads sys.argv itself; the program name it shows is nnexp's.
     sys.argv = ["nnexp", *argv]
-    with known_mode(argv):
+    with known_mode(argv), lean_plugins(argv):
         hydra_main()
 
 

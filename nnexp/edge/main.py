@@ -60,3 +60,73 @@ def known_mode(argv: list[str]) -> Iterator[None]:
         yield
     finally:
         Hydra.get_mode = probe  # type: ignore[method-assign]
+
+
+# Plugin packages nnexp's extras install whose launchers and sweepers a command uses only
+# when it names them; none adds a config search path. Hydra imports every plugin module
+# it finds at start-up (Ray's alone declares dozens of config classes): for a command
+# that names none of these, they are left out of the scan. Any other plugin package,
+# nnexp's batched launcher included, is scanned as always.
+OPTIONAL_PLUGINS = (
+    "hydra_joblib_launcher",
+    "hydra_submitit_launcher",
+    "hydra_ray_launcher",
+    "hydra_optuna_sweeper",
+)
+# Overrides that may pick a launcher or sweeper (or bring configs that do).
+PLUGIN_KEYS = ("hydra/", "hydra.launcher", "hydra.sweeper", "hparams_search")
+
+
+def plugins_unnamed(argv: list[str]) -> bool:
+    """Whether this command line leaves the optional plugins unused: it trains or sweeps
+    (no other flag: ``--help``, ``--info`` and ``--cfg`` list or show them) with nnexp's
+    own configs, naming no launcher, sweeper or search."""
+    if not mode_is_unset(argv):
+        return False
+    for arg in argv:
+        if arg.startswith("-"):
+            if arg not in ("-m", "--multirun"):
+                return False
+            continue
+        key = arg.partition("=")[0].lstrip("+~")
+        if key.startswith(PLUGIN_KEYS):
+            return False
+    return True
+
+
+def _optional(name: str) -> bool:
+    parts = name.split(".")
+    return len(parts) > 2 and parts[0] == "hydra_plugins" and parts[1] in OPTIONAL_PLUGINS
+
+
+class _Walker:
+    """``pkgutil`` for Hydra's plugin scan, without the optional plugins' modules (their
+    packages' own ``__init__``, which declare nothing, are still imported to walk them)."""
+
+    def __getattr__(self, name: str):
+        import pkgutil
+
+        return getattr(pkgutil, name)
+
+    @staticmethod
+    def walk_packages(*args, **kwargs):
+        import pkgutil
+
+        return (m for m in pkgutil.walk_packages(*args, **kwargs) if not _optional(m.name))
+
+
+@contextlib.contextmanager
+def lean_plugins(argv: list[str]) -> Iterator[None]:
+    """Hydra's plugin scan without ``OPTIONAL_PLUGINS`` while the command runs, when
+    ``plugins_unnamed(argv)``: the same plugins for what it composes and launches."""
+    import hydra.core.plugins as plugins
+
+    if not plugins_unnamed(argv) or plugins.Plugins in plugins.Singleton._instances:
+        yield
+        return
+    walker = plugins.pkgutil
+    plugins.pkgutil = _Walker()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        plugins.pkgutil = walker
