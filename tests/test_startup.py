@@ -126,6 +126,7 @@ with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
 """
 
 
+@pytest.mark.slow
 def test_the_lean_plugin_scan_composes_the_same_configs(tmp_path):
     """Left out of the scan, the optional plugins change nothing a command that names
     none of them composes, for every option of nnexp's own groups; what the scan finds
