@@ -197,3 +197,16 @@ def test_yaml_from_reused_entries_is_omegaconfs_text(data):
     for _ in range(2):  # made, then reused
         assert emitter.text(data) == OmegaConf.to_yaml(OmegaConf.create(data))
     assert not emitter.whole
+
+
+def test_a_jobs_plain_values_are_those_of_its_composed_config(hydra_sweep):
+    # What the launch validates and groups (Composer.plain, the template's values with
+    # the job's set) against the config Hydra composes for the job.
+    from nnexp.edge.compose import plain_task_config
+
+    master, context, composer = hydra_sweep
+    for overrides in [*JOBS, ["seed=7", "lr=0.5", "epochs=7", "optimizer.momentum=0.5"]]:
+        expected = plain_task_config(composer.load(master, overrides))
+        assert composer.plain(overrides) == expected, overrides
+        assert composer.plain(overrides) == plain_task_config(composer.take(overrides).config())
+    assert composer.plain(JOBS[2])["lr"] == 1.0 and type(composer.plain(JOBS[2])["lr"]) is float

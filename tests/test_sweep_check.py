@@ -113,3 +113,57 @@ def test_skip_and_off_run_the_valid_jobs_and_record_the_bad(files, mode):
     }  # fmt: skip
     assert status[4]["error"] == BCE_3
     assert not (sweep / "4" / "metrics.csv").exists()
+
+
+def _checked(overrides: list[str], launcher: str):
+    """check() of a multirun composed in this process -> (job lines, runs built)."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    from nnexp.edge import sweep_check
+    from nnexp.edge.config import CONF_DIR
+
+    built = []
+    real = sweep_check.build
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        master = (
+            GlobalHydra.instance()
+            .config_loader()
+            .load_configuration(
+                "config", [f"hydra/launcher={launcher}", *overrides], run_mode=RunMode.MULTIRUN
+            )
+        )
+        sweep_check.build = lambda cfg, data: built.append(cfg.seed) or real(cfg, data)
+        try:
+            jobs, _ = sweep_check.check(master)
+        finally:
+            sweep_check.build = real
+    return [job.line() for job in jobs], built
+
+
+@pytest.mark.parametrize("seeds", ["4294967296,1,2", "1,4294967296,2"])
+def test_jobs_differing_in_replica_values_are_validated_not_each_built(seeds):
+    # seed 2**32 passes alone on the command line but not with rng=legacy: a job's own
+    # values are still checked together, with the reason building gives, whether the
+    # bad jobs come before a job of their template built or after.
+    sweep = [f"seed={seeds}", "rng=legacy,generator", "lr=0.5,2", "epochs=3"]
+    basic, built_basic = _checked(sweep, "basic")
+    batched, built_batched = _checked(sweep, "batched")
+    assert batched == basic
+    bad = [line for line in basic if not line.endswith(": None")]
+    assert len(bad) == 2
+    assert all("(seed=4294967296 rng=legacy lr=" in line for line in bad)
+    assert all(line.endswith(": seed=4294967296 is not allowed with rng=legacy: seed must "
+                             "be an integer in [0, 4294967295] (rng=generator takes any "
+                             "seed >= 0)") for line in bad)  # fmt: skip
+    assert len(built_basic) == 10  # every good job built
+    assert len(built_batched) == 1  # the first good job; the rest validated
+
+
+def test_every_replica_option_is_range_checked():
+    # What lets the check validate a job's replica values instead of building it.
+    from nnexp.edge.config import CONSTRAINTS
+    from nnexp.sweep.batched import REPLICA_OPTIONS
+
+    assert set(REPLICA_OPTIONS) <= set(CONSTRAINTS)

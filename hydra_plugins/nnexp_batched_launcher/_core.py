@@ -54,16 +54,6 @@ def _output_dir(sweep_config) -> Path:
     return Path(str(sweep_config.hydra.sweep.dir)) / subdir
 
 
-def _plain_task_config(sweep_config) -> dict:
-    """The job's own config as resolved plain values, without Hydra's node: what
-    validation and grouping read, at a fraction of a DictConfig copy's cost."""
-    return {
-        key: OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
-        for key, node in sweep_config.items()
-        if key != "hydra"
-    }
-
-
 def _write_task(cfg) -> float:
     """The task each job runs: write what its group trained, or train alone."""
     task = _CONTEXT[1]
@@ -122,17 +112,18 @@ def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
 def _trainable(jobs: dict, sweep_dir: Path) -> dict:
     """Job number -> plain task config, for the jobs that should train in a group: not
     the ones a bad value will fail, nor the ones an earlier attempt finished (looked
-    for only when the sweep folder holds any finished run at all)."""
+    for only when the sweep folder holds any finished run at all). ``jobs``: job number
+    -> its overrides."""
     resuming = any(sweep_dir.glob(f"**/{resume.SUMMARY}"))
+    composer = _COMPOSER[0]
     ready = {}
-    for num in jobs:
-        sweep_config = _config(num)
+    for num, overrides in jobs.items():
         try:
-            cfg = _plain_task_config(sweep_config)
+            cfg = composer.plain(overrides)
             validate(cfg)
         except Exception:
             continue  # its own task records the failure, as with any launcher
-        if resuming and resume.finished(_output_dir(sweep_config), cfg, warn=False) is not None:
+        if resuming and resume.finished(_output_dir(_config(num)), cfg, warn=False) is not None:
             continue  # its own task will log it as skipped
         ready[num] = cfg
     return ready
@@ -177,8 +168,9 @@ def launch(
     # into a job's config as it composes it; nnexp's check composes before the sweeper
     # resolves its folder, so every job gets the master's values as it launches.
     _CACHE[:] = [OmegaConf.get_cache(config)]
-    for i, overrides in enumerate(job_overrides):
-        _JOBS[initial_job_idx + i] = composer.take(list(overrides))
+    overrides_of = {initial_job_idx + i: list(o) for i, o in enumerate(job_overrides)}
+    for num, overrides in overrides_of.items():
+        _JOBS[num] = composer.take(overrides)
     log.info(
         "composed %d job configs (%d by Hydra, the rest derived from them)",
         len(_JOBS),
@@ -186,7 +178,7 @@ def launch(
     )
 
     _READY.clear()
-    _READY.update(_trainable(_JOBS, sweep_dir))
+    _READY.update(_trainable(overrides_of, sweep_dir))
     workers = min(launcher.n_jobs or _cores(), len(_JOBS))
     units = _units(_JOBS, _READY, launcher.max_replicas, workers)
     log.info("%d jobs in %d units of work on %d processes", len(_JOBS), len(units), workers)

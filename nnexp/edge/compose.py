@@ -96,6 +96,7 @@ class Composer:
         self.probes: dict = {}  # the non-replica overrides -> a config of that template
         self.checked: set = set()
         self.recipes: dict = {}  # a job's overrides -> its Recipe
+        self.bases: dict = {}  # the non-replica overrides -> its template's plain_task_config
         self.composed = 0
 
     def _hydra(self, overrides: list[str]):
@@ -113,7 +114,7 @@ class Composer:
         which only asks that and ignores the config): the job's recipe is made, raising
         what Hydra's composition raises, and its template's probe config answers."""
         recipe = self.recipe(overrides)
-        return self.probes.get(self._template_key(overrides)) or recipe.config()
+        return self.probes.get(self.template_key(overrides)) or recipe.config()
 
     def take(self, overrides: list[str]) -> Recipe:
         """The recipe of a job about to launch (made once per distinct overrides)."""
@@ -123,7 +124,45 @@ class Composer:
         """A new DictConfig of the job, as Hydra composes it."""
         return self.recipe(overrides).config()
 
-    def _template_key(self, overrides: list[str]) -> tuple:
+    def derived(self, overrides: list[str]) -> bool:
+        """Whether the job's config is derived from a template (its recipe made)."""
+        recipe = self.recipe(overrides)
+        return recipe.template is self.templates.get(self.template_key(overrides))
+
+    def plain(self, overrides: list[str]) -> dict:
+        """``plain_task_config`` of the job's config, without making the config for a
+        job derived from a template free of interpolations in its own options: the
+        template's plain values with the job's values set (each value set on the
+        template's probe config first, and read back as OmegaConf converted it)."""
+        recipe = self.recipe(overrides)
+        rest = self.template_key(overrides)
+        base = self._base(rest) if recipe.template is self.templates.get(rest) else None
+        if base is None:
+            return plain_task_config(recipe.config())
+        plain = dict(base)
+        probe = self.probes[rest]
+        for key, value in recipe.updates:
+            OmegaConf.update(probe, key, value, merge=True)
+            *parents, leaf = key.split(".")
+            node = plain
+            for parent in parents:  # copied along the path: the base is shared
+                node[parent] = dict(node[parent])
+                node = node[parent]
+            node[leaf] = OmegaConf.select(probe, key)
+        return plain
+
+    def _base(self, rest: tuple) -> dict | None:
+        """The template's ``plain_task_config``; None when its own options hold an
+        interpolation (which a job's values could change)."""
+        if rest not in self.bases:
+            cfg = pickle.loads(self.templates[rest])
+            unresolved = OmegaConf.to_container(cfg, resolve=False)
+            assert isinstance(unresolved, dict)
+            unresolved.pop("hydra", None)
+            self.bases[rest] = None if "${" in repr(unresolved) else plain_task_config(cfg)
+        return self.bases[rest]
+
+    def template_key(self, overrides: list[str]) -> tuple:
         return tuple(o.input_line for o in self._parse(overrides) if not _is_replica(o))
 
     def recipe(self, overrides: list[str]) -> Recipe:
@@ -176,6 +215,16 @@ class Composer:
         for key, value in updates:
             OmegaConf.update(probe, key, value, merge=True)
         return recipe
+
+
+def plain_task_config(config) -> dict:
+    """A job's own options (without Hydra's node) as resolved plain values: what
+    validation and grouping read, at a fraction of a DictConfig copy's cost."""
+    return {
+        key: OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        for key, node in config.items()
+        if key != "hydra"
+    }
 
 
 def _is_replica(o) -> bool:

@@ -23,6 +23,7 @@ multirun, as the option ``sweep_check`` says:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -168,23 +169,39 @@ def builds(cfg, datasets: dict) -> None:
 
 def check(config) -> tuple[list[Job], int]:
     """Build every job of the multirun ``config`` without training it -> (jobs, number of
-    distinct datasets loaded); each job's ``reason`` is None when it builds."""
+    distinct datasets loaded); each job's ``reason`` is None when it builds.
+
+    With the batched launcher, jobs that differ from a job that built only in the
+    per-replica values of ``REPLICA_OPTIONS`` (the composer's jobs of one template) are
+    not built again: their values are validated. Building reads nothing else of theirs
+    that validation leaves unchecked (every replica option has its range in
+    ``CONSTRAINTS``), so such a job builds exactly when its values pass; a job whose
+    values do not pass goes the whole way, and its reason is the one building gives."""
     overrides, swept, numbered = job_overrides(config)
     composer: Any = _Composer(config)
-    compose = composer.compose
-    if OmegaConf.select(config, "hydra.launcher._target_") == BATCHED_LAUNCHER:
-        # The launcher takes the very configs built here (edge/compose.py): one
-        # composition per job for the check, the sweeper's validation and the launch.
+    batched = OmegaConf.select(config, "hydra.launcher._target_") == BATCHED_LAUNCHER
+    if batched:
+        # The launcher takes the very recipes made here (edge/compose.py): one
+        # composition per template for the check, the sweeper's validation and the launch.
         composer = shared(GlobalHydra.instance().config_loader(), config)
-        compose = composer.compose
+    built: set = set()  # the templates one of whose jobs built
     datasets: dict[str, object] = {}  # the dataset config as JSON -> Dataset or its error
     jobs = []
     for num, job in enumerate(overrides):
         shown = [line for line in job if line.split("=", 1)[0].lstrip("+~") in swept]
         entry = Job(num if numbered else None, shown)
         jobs.append(entry)
+        template = None
+        if batched:
+            with contextlib.suppress(Exception):  # then built the whole way, below
+                template = composer.template_key(job) if composer.derived(job) else None
+                if template in built:
+                    validate(composer.plain(job))
+                    continue
         try:
-            builds(compose(job), datasets)
+            builds(composer.compose(job), datasets)
+            if template is not None:
+                built.add(template)
         except Exception:
             # A derived config is only a shortcut: a job is called bad only when the
             # config Hydra itself composes fails too, and with that config's reason.
