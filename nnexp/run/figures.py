@@ -137,7 +137,8 @@ _scratches = threading.local()
 def _scratch(name: str, shape: tuple[int, int]) -> np.ndarray:
     """A uint8 array of ``shape`` kept for this thread's next PNG of the same size: a
     figure's megabytes freshly allocated cost their pages again each time."""
-    kept = _scratches.__dict__
+    kept: dict[tuple[str, tuple[int, int]], np.ndarray]
+    kept = _scratches.__dict__.setdefault("by_size", {})
     if (name, shape) not in kept:
         if len(kept) >= 6:  # a run's figures come in a few sizes; anything else, once
             kept.clear()
