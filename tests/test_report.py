@@ -787,3 +787,50 @@ def test_report_md_shows_the_boundaries_as_markdown_images_that_link_their_runs(
         ).resolve()
         assert (sweep / unquote(link)).resolve() == (sweep / folder / "report.html").resolve()
         assert "lr=" in alt
+
+
+def test_a_report_after_the_prefetch_is_the_report_without_it(tmp_path, monkeypatch):
+    """The callback reads finished jobs while the others run (callbacks.Prefetch); the
+    report it builds at the end is the one built from the folders, byte for byte, also
+    where a file was replaced after it was read."""
+    import shutil
+    import time
+
+    from nnexp.sweep.callbacks import Prefetch
+
+    monkeypatch.setattr(table, "_REMEMBER", [False])
+    monkeypatch.setattr(table, "_READS", {})
+    sweep = make_sweep(tmp_path / "plain", ["lr=0.1,1", "seed=0,1"])
+    for num, (lr, seed) in enumerate([(0.1, 0), (0.1, 1), (1, 0), (1, 1)]):
+        status = None if num == 3 else "ok"  # job 3 still running
+        make_job(sweep, num, [f"lr={lr}", f"seed={seed}"], status=status, loss=0.1 + num / 10)
+    copy = tmp_path / "prefetched"
+    shutil.copytree(sweep, copy)
+    report.build(sweep)
+
+    prefetch = Prefetch(copy)
+    deadline = time.monotonic() + 30
+    while len(prefetch.seen) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert prefetch.seen == {"0", "1", "2"}
+    # Job 1 is rewritten after it was read: the report must see the new file.
+    make_job(copy, 1, ["lr=0.1", "seed=1"], loss=0.05, folder="again")
+    (copy / "1" / "metrics.csv").unlink()
+    (copy / "again" / "metrics.csv").rename(copy / "1" / "metrics.csv")
+    shutil.rmtree(copy / "again")
+    prefetch.stop()
+    assert not prefetch.thread.is_alive()
+    kept = {key[1] for key in table._READS}
+    assert str(copy / "0" / "metrics.csv") in kept and str(copy / "3" / "metrics.csv") not in kept
+    report.build(copy)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(copy, fresh)
+    monkeypatch.setattr(table, "_REMEMBER", [False])
+    report.build(fresh)
+    for name in ("summary.csv", "curves.png", "final_metrics.png"):
+        assert (copy / name).read_bytes() == (fresh / name).read_bytes(), name
+    for name in ("report.md", "report.html"):
+        assert (copy / name).read_text().replace("prefetched", "fresh") == (
+            fresh / name
+        ).read_text(), name
+    assert (copy / "curves.png").read_bytes() != (sweep / "curves.png").read_bytes()

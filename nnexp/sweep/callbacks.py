@@ -10,6 +10,8 @@ which is also why ``nnexp report <sweep folder>`` can rebuild it any time.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,57 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from ..run.artifacts import write_text
+from ..run.artifacts import SUMMARY, write_text
 from .resume import SWEEP_CONFIG
 
 log = logging.getLogger("nnexp")
+
+
+class Prefetch:
+    """The final report's groundwork, done while the jobs run: once a first job has
+    finished (the sweep's process then mostly waits for the others), import the report's
+    modules (pandas among them) and read each finished job's files into memory
+    (``table.prefetch``), so the report at the sweep's end reads only the jobs that
+    finished last. A thread of the sweep's process; ``stop`` waits for what it is doing."""
+
+    POLL = 0.25  # seconds between looks at the sweep folder
+
+    def __init__(self, sweep_dir: Path) -> None:
+        self.sweep_dir = sweep_dir
+        self.seen: set[str] = set()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="nnexp-report-prefetch")
+        self.thread.daemon = True  # an interrupted sweep never waits for it
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self.done.wait(self.POLL):
+                if any((self.sweep_dir / job / SUMMARY).is_file() for job in _jobs(self.sweep_dir)):
+                    break
+            else:
+                return
+            from . import report, table  # noqa: F401  (imported for the report at the end)
+
+            table.remember_reads()
+            while True:
+                table.prefetch(self.sweep_dir, self.seen)
+                if self.done.wait(self.POLL):
+                    return
+        except Exception as error:  # groundwork only: the report reads what is missing
+            log.debug("report prefetch: %s", error)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def _jobs(sweep_dir: Path) -> list[str]:
+    try:
+        with os.scandir(sweep_dir) as listing:
+            return [e.name for e in listing if e.is_dir()]
+    except OSError:
+        return []
 
 
 class SweepReport(Callback):
@@ -33,11 +82,12 @@ class SweepReport(Callback):
         # report.html rebuilt while the sweep runs, at most this often (seconds; 0: off).
         self.live_every = float(live_every)
         self.watcher: Any = None  # a live.Watcher while a sweep runs
+        self.prefetch: Prefetch | None = None  # while a sweep runs
 
     def __getstate__(self) -> dict:
         # Launchers that run jobs elsewhere (joblib, Ray, submitit) pickle the callbacks
         # for their workers; the watcher (a process handle) stays with this process.
-        return {**self.__dict__, "watcher": None}
+        return {**self.__dict__, "watcher": None, "prefetch": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.started = time.perf_counter()
@@ -49,6 +99,7 @@ class SweepReport(Callback):
             write_text(sweep_dir / SWEEP_CONFIG, OmegaConf.to_yaml(config))
         except OSError as error:
             log.warning("could not save the sweep config in %s: %s", sweep_dir, error)
+        self.prefetch = Prefetch(sweep_dir)
         if self.live_every > 0:
             from .live import Watcher
 
@@ -63,6 +114,9 @@ class SweepReport(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         elapsed = None if self.started is None else time.perf_counter() - self.started
         watcher, self.watcher = self.watcher, None
+        if self.prefetch is not None:
+            self.prefetch.stop()  # what it is reading is then in memory for the report
+            self.prefetch = None
 
         def stop_watcher() -> None:  # before the final page, which must not be overwritten
             if watcher is not None:

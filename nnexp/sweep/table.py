@@ -15,9 +15,11 @@ failed or unfinished seed is not eligible, because its mean is not known.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -128,16 +130,46 @@ def _remembered(path: Path, read):
     if not _REMEMBER[0]:
         return read(path)
     try:
-        st = path.stat()
+        kept = _kept(path, read)
     except OSError:
         return read(path)
+    return kept.copy() if isinstance(kept, pd.DataFrame) else copy.deepcopy(kept)
+
+
+def _kept(path: Path, read):
+    """What ``read(path)`` returned for this very file, read now if it was not before
+    (kept, not copied: for ``_remembered`` to hand out). Raises OSError from ``stat``."""
+    st = path.stat()
     key = (read.__name__, str(path), st.st_ino, st.st_mtime_ns, st.st_size)
     if key not in _READS:
         if len(_READS) >= _MAX_READS:
             _READS.clear()
         _READS[key] = read(path)
-    kept = _READS[key]
-    return kept.copy() if isinstance(kept, pd.DataFrame) else copy.deepcopy(kept)
+    return _READS[key]
+
+
+def prefetch(sweep_dir: Path, seen: set[str]) -> int:
+    """Read the files ``collect`` reads of every job of ``sweep_dir`` that has finished
+    (its summary.json written, after everything else) and is not in ``seen``, so that
+    with ``remember_reads()`` a report built later reads them from memory; adds them to
+    ``seen``. Only the sweep folder's own subfolders (Hydra's default job folders); any
+    other job folder is read when the report is built. -> how many were read."""
+    read = 0
+    try:
+        with os.scandir(sweep_dir) as listing:
+            entries = [e for e in listing if e.name not in seen and e.is_dir()]
+    except OSError:
+        return 0
+    for entry in entries:
+        folder = Path(sweep_dir) / entry.name
+        if not (folder / artifacts.SUMMARY).is_file():
+            continue
+        with contextlib.suppress(OSError):  # a file missing is read (and said) later
+            _kept(folder / artifacts.HYDRA_OVERRIDES, _read_override_lines)
+            _kept(folder / artifacts.METRICS, _read_csv)
+        seen.add(entry.name)
+        read += 1
+    return read
 
 
 def describe_objective(name: str) -> str:
