@@ -162,3 +162,16 @@ def test_the_fast_animation_and_maps_are_the_reference_bytes(case):
         assert frame["weights"] == [rounded(w) for w in params.weights]
         assert frame["biases"] == [rounded(b[0]) for b in params.biases]
         assert len(frame["biases"]) == len(params.biases)
+
+
+def test_an_animation_whose_frames_are_all_alike_is_pillows_still_gif():
+    # Two snapshots of one epoch with the same maps: one picture, which Pillow writes
+    # as a single frame (gif.encode leaves that to it).
+    data, hidden, epochs, lr, output = CASES["red_blue"]()
+    net, snapshots, metrics = watched(data, hidden, epochs, lr, output)
+    page_data, maps = learning.render_data(data, net, snapshots[:1] * 2, metrics)
+    gif = learning.animation(page_data, maps)
+    assert gif == drawn_in_full(page_data, maps)
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(gif)).n_frames == 1
