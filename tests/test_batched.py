@@ -338,6 +338,9 @@ def test_a_group_that_fails_to_train_together_trains_alone(monkeypatch, caplog):
     monkeypatch.setattr(_core.batched, "train_group", broken)
     monkeypatch.setattr(_core, "_run", lambda num: num)
     monkeypatch.setattr(_core, "_READY", {3: {"seed": 3}, 4: {"seed": 4}})
+    monkeypatch.setattr(_core._job, "task_config", lambda recipe, cache: recipe)
+    monkeypatch.setattr(_core, "_JOBS", {3: "job 3", 4: "job 4"})
+    monkeypatch.setattr(_core, "_CACHE", [{}])
     with caplog.at_level("WARNING"):
         assert _core._work(([3, 4], True)) == [3, 4]
     assert "jobs #3..#4 train alone: RuntimeError: out of luck" in caplog.text

@@ -161,6 +161,18 @@ def test_the_fast_job_path_leaves_what_hydras_run_job_leaves(tmp_path, hydra_swe
         assert _fields(ours) == _fields(theirs)
         assert _fields(pickle.loads(pickle.dumps(ours))) == _fields(theirs)
     assert [r.status.name for r in fast].count("FAILED") == 1
+    # The task configs a group trains from are the ones run_job hands each task.
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.nnexp_batched_launcher import _job
+
+    cache = OmegaConf.get_cache(master)
+    for overrides, theirs in zip(JOBS, slow):
+        ours = _job.task_config(composer.take(overrides), cache)
+        assert OmegaConf.to_yaml(ours) == OmegaConf.to_yaml(theirs.cfg)
+        assert OmegaConf.to_container(ours, resolve=True) == OmegaConf.to_container(
+            theirs.cfg, resolve=True
+        )
 
 
 def test_a_callback_acting_on_jobs_gets_hydras_own_run_job(hydra_sweep):

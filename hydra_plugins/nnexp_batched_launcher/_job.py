@@ -167,10 +167,14 @@ class _Live:
         if recipe.task_overrides is not None:
             recipe.apply(self.config)
             self.updated = frozenset(recipe.updated_keys())
+        return self.config, self.task(recipe)
+
+    def task(self, recipe: Recipe):
+        """A new task config of a job of this template, as run_job hands it to the task."""
         task = pickle.loads(self.task_template)
         for key, value in recipe.updates:
             OmegaConf.update(task, key, value, merge=True)
-        return self.config, task
+        return task
 
 
 _LIVE: dict = {}  # template -> _Live, in this process
@@ -186,6 +190,13 @@ def _live(recipe: Recipe, cache: dict) -> _Live:
     if live is None or not live.takes(recipe):
         live = _LIVE[recipe.template] = _Live(recipe, cache)
     return live
+
+
+def task_config(recipe: Recipe, cache: dict):
+    """A new task config of the job: its config without Hydra's node (what ``run`` and
+    ``run_job`` hand the task)."""
+    live = _LIVE.get(recipe.template) or _live(recipe, cache)
+    return live.task(recipe)
 
 
 def run(
@@ -263,7 +274,7 @@ class _JobReturn(JobReturn):
         super().__init__()
         self._make: tuple | None = make
 
-    @property  # type: ignore[override]
+    @property
     def hydra_cfg(self):
         if self.__dict__.get("_hydra_cfg") is None and self.__dict__.get("_make"):
             self._hydra_cfg = _hydra_cfg(*self._make)
@@ -303,7 +314,7 @@ def _retarget(handler: logging.FileHandler, filename: str) -> None:
             handler.flush()
             handler.stream.close()
         handler.baseFilename = os.path.abspath(filename)
-        handler.stream = None if handler.delay else handler._open()  # type: ignore[assignment]
+        handler.stream = None if handler.delay else handler._open()
 
 
 class _NoLock:
