@@ -125,6 +125,22 @@ def test_diverged_tables_are_pandas_bytes():
     assert ours == pandas_predictions(data, net, params).to_csv(index=False, na_rep=artifacts.NAN)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int32, np.uint8, bool])
+def test_cells_spell_numbers_as_numpy_does(dtype):
+    # Any bit pattern (subnormals, huge, tiny, inf, NaN) and the usual values: each cell
+    # is NumPy's own string of the number, NaN the given word.
+    rng = np.random.default_rng(3)
+    width = np.dtype(dtype).itemsize
+    values = rng.integers(0, 256, 100_000 * width, dtype=np.uint8).view(dtype)
+    if values.dtype.kind == "f":
+        usual = np.array([0.0, -0.0, 1e16, 1e-5, 0.1], dtype) + np.zeros(1, dtype)
+        values = np.concatenate([values, usual, rng.random(1000).astype(dtype)])
+    expected = values.astype(str).astype(object)
+    if values.dtype.kind == "f":
+        expected[np.isnan(values)] = "nan word"
+    assert artifacts._cells(values, "nan word") == expected.tolist()
+
+
 def test_a_run_imports_neither_pandas_nor_pyplot(tmp_path):
     """A run of a built-in dataset writes its whole folder without loading pandas or
     pyplot (Matplotlib's rcParams["backend"] alone imports pyplot to pick a backend)."""

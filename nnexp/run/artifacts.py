@@ -294,10 +294,16 @@ class Table:
 def _cells(values, na_rep: str) -> list:
     """One column's CSV cells, as pandas spells them."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
-        cells = values.astype(str).astype(object)
+        if values.dtype == np.float64 or values.dtype.kind in "iu":
+            # Python's repr of a float64 or an integer is NumPy's str of it (for a float,
+            # the shortest string that reads back exactly), in a fraction of the time.
+            cells = list(map(repr, values.tolist()))
+        else:  # float32's shortest string is its own, not its float64 value's
+            cells = values.astype(str).tolist()
         if values.dtype.kind == "f":
-            cells[np.isnan(values)] = na_rep
-        return cells.tolist()
+            for i in np.flatnonzero(np.isnan(values)):
+                cells[i] = na_rep
+        return cells
     return [na_rep if v is None else v for v in values]
 
 
