@@ -222,3 +222,58 @@ def test_a_jobs_plain_values_are_those_of_its_composed_config(hydra_sweep):
         assert composer.plain(overrides) == expected, overrides
         assert composer.plain(overrides) == plain_task_config(composer.take(overrides).config())
     assert composer.plain(JOBS[2])["lr"] == 1.0 and type(composer.plain(JOBS[2])["lr"]) is float
+
+
+def test_each_launch_writes_where_its_own_sweep_resolved(tmp_path, monkeypatch):
+    # Two sweeps in one process whose jobs share a template byte for byte differ in the
+    # values their master resolved (the ${now:...} folder): a config made for the first
+    # must not serve the second (_job.forget, at each launch).
+    import copy as copying
+
+    from hydra import initialize_config_dir
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.utils import JobRuntime, setup_globals
+    from hydra.types import HydraContext, RunMode
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.nnexp_batched_launcher import _core, _job
+    from nnexp.edge.config import CONF_DIR
+
+    monkeypatch.chdir(tmp_path)  # the sweep folder is under ${hydra.runtime.cwd}
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        setup_globals()
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", [], run_mode=RunMode.MULTIRUN)
+        context = HydraContext(config_loader=loader, callbacks=Callbacks(master))
+        JobRuntime.instance().set("name", "nnexp")
+        _core.compose_through_cache(loader, master)
+        first = str(master.hydra.sweep.dir)  # resolved: ${now:...} cached in the master
+        recipe = _core._COMPOSER[0].take(["seed=1"])
+        cache = OmegaConf.get_cache(master)
+        later = copying.deepcopy(cache)
+        for values in later.values():
+            for args in values:
+                values[args] = f"later-{args}".replace("%", "")
+        try:
+            ret = _job.run(recipe, 0, cache, task, context, "hydra.sweep.dir")
+            _job.forget()
+            again = _job.run(recipe, 0, later, task, context, "hydra.sweep.dir")
+        finally:
+            logging.shutdown()
+            logging.getLogger().handlers.clear()
+    assert ret.hydra_cfg.hydra.runtime.output_dir == f"{first}/0"
+    assert "later-" in again.hydra_cfg.hydra.runtime.output_dir
+
+
+def test_yaml_entries_kept_are_bounded_and_the_text_stays_exact(monkeypatch):
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.nnexp_batched_launcher import _job
+
+    monkeypatch.setattr(_job, "_KEPT", 3)
+    emitter = _job._Yaml()
+    for num in range(5):
+        data = {"hydra": {"job": {"num": num, "dir": f"/runs/{num}"}, "mode": "x"}, "seed": num}
+        assert emitter.text(data) == OmegaConf.to_yaml(OmegaConf.create(data))
+        assert len(emitter.pieces) <= 3

@@ -163,6 +163,7 @@ def launch(
     sweep_dir.mkdir(parents=True, exist_ok=True)
     _JOBS.clear()
     _TRAINED.clear()
+    _job.forget()
     _CONTEXT[:] = [launcher.hydra_context, launcher.task_function]
     composer = _COMPOSER[0]
     # Hydra copies the master config's resolved values (the sweep's ${now:...} folder)

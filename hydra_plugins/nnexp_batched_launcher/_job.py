@@ -117,6 +117,8 @@ class _Live:
             return _REFERENCE.sub(lambda m: values[m.group(1)], raw)
         memo_key = (key, raw, *values.values())
         if memo_key not in self.memo:
+            if len(self.memo) >= _KEPT:  # values of each job's own: nothing to reuse
+                self.memo.clear()
             self.memo[memo_key] = str(OmegaConf.select(config, key))
         return self.memo[memo_key]
 
@@ -182,6 +184,7 @@ _PER_JOB = ("overrides", "job", "runtime")  # the Hydra nodes a job of a templat
 _REFERENCE = re.compile(r"\$\{([^${}\\]*)\}")  # ${a.b} or ${resolver:args}
 _CACHED = {"now"}  # resolvers Hydra registers with use_cache=True
 _ABSENT = object()
+_KEPT = 4096  # entries a cache keeps at most: a long sweep's jobs' own values come and go
 _LOGGING: list = []  # the logging set-up the last job made (_configure_log)
 
 
@@ -190,6 +193,13 @@ def _live(recipe: Recipe, cache: dict) -> _Live:
     if live is None or not live.takes(recipe):
         live = _LIVE[recipe.template] = _Live(recipe, cache)
     return live
+
+
+def forget() -> None:
+    """Drop the configs earlier launches made in this process: each launch's jobs get
+    their own (an earlier sweep's equal template holds that sweep's resolved values,
+    such as its ``${now:...}`` folder)."""
+    _LIVE.clear()
 
 
 def task_config(recipe: Recipe, cache: dict):
@@ -387,6 +397,8 @@ class _Yaml:
             for _ in path:  # the lines opening the parents
                 start = text.index("\n", start) + 1
             end = text.index("\n", start) + 1 if opens else len(text)
+            if len(self.pieces) >= _KEPT:  # most are one job's own (its folder, overrides)
+                self.pieces.clear()
             piece = self.pieces[cache_key] = text[start:end]
         return piece
 
