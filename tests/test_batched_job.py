@@ -23,6 +23,13 @@ JOBS = [
     ["seed=1", "lr=0.5", "epochs=7"],
     ["seed=5", "lr=0.5", "epochs=7"],
     ["seed=6", "lr=0.5", "epochs=9"],
+    # Hydra's job options the launcher's machinery must honour as run_job does.
+    ["seed=9", "hydra.job.chdir=true"],
+    ["seed=10", "hydra.output_subdir=null"],
+    ["seed=11", "hydra/job_logging=none"],
+    ["seed=12", "hydra/job_logging=disabled"],
+    ["seed=13", "hydra/job_logging=stdout"],
+    ["seed=14", "lr=0.5", "epochs=9"],
 ]
 FAILS = 5  # the seed whose task raises
 
@@ -151,7 +158,9 @@ def test_the_fast_job_path_leaves_what_hydras_run_job_leaves(tmp_path, hydra_swe
     fast, fast_seen, fast_dir = _run_all(tmp_path, context, composer, master, fast=True)
     slow, slow_seen, slow_dir = _run_all(tmp_path, context, composer, master, fast=False)
     files = _files(slow_dir)
-    assert len(files) == 4 * len(JOBS)  # three .hydra files and the log, each job
+    logged = [n for n in range(len(JOBS)) if f"{n}/nnexp.log" in files]
+    assert logged == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13]  # none, disabled, stdout: no file
+    assert len([n for n in range(len(JOBS)) if f"{n}/.hydra/hydra.yaml" in files]) == 13
     assert _files(fast_dir) == files
     assert "job 6: seed 5 lr 0.5" in files["6/nnexp.log"]
     assert fast_seen == slow_seen

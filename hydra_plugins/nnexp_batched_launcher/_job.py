@@ -127,20 +127,7 @@ class _Live:
         last job set up the same logging but for its log files' names, and the root logger
         still has what it set up, its file handlers are pointed at this job's files."""
         if self.logging is None:
-            conf = plain["hydra"]["job_logging"]
-            handlers = (conf or {}).get("handlers") or {}
-            files = {
-                name: f"hydra.job_logging.handlers.{name}.filename"
-                for name, handler in handlers.items()
-                if isinstance(handler, dict) and "filename" in handler
-            }
-            # Interpolations anywhere else and each job resolves the whole set-up.
-            rest = repr({**conf, "handlers": {n: h for n, h in handlers.items() if n not in files}})
-            shared = "${" not in rest and all(
-                "${" not in repr({k: v for k, v in handlers[n].items() if k != "filename"})
-                for n in files
-            )
-            self.logging = (shared, files)
+            self.logging = _logging_shape(plain["hydra"]["job_logging"])
         shared, files = self.logging
         root = logging.getLogger()
         named = getattr(logging, "_handlers", {})  # dictConfig's handlers by name
@@ -306,6 +293,33 @@ def _hydra_cfg(recipe: Recipe, cache: dict, num: int, output_dir: str):
     masked = OmegaConf.masked_copy(config, "hydra")
     masked.hydra._set_parent(config)
     return copy.deepcopy(masked)
+
+
+def _logging_shape(conf) -> tuple[bool, dict]:
+    """(whether jobs of a template share the logging set-up ``conf`` but for their log
+    files' names, {handler name: the key of its file's name}). Not shared: no dictConfig
+    set-up (Hydra then adds a handler each job), one that disables the loggers made since
+    the last set-up or is incremental, or an interpolation anywhere but a file's name."""
+    if not isinstance(conf, dict) or "root" not in conf:
+        return False, {}
+    if conf["root"] is None:  # configure_log sets nothing up
+        return True, {}
+    if conf.get("disable_existing_loggers", True) or conf.get("incremental", False):
+        return False, {}
+    handlers = conf.get("handlers") or {}
+    files = {
+        name: f"hydra.job_logging.handlers.{name}.filename"
+        for name, handler in handlers.items()
+        if isinstance(handler, dict) and "filename" in handler
+    }
+    rest = {
+        **conf,
+        "handlers": {
+            name: {k: v for k, v in handler.items() if not (name in files and k == "filename")}
+            for name, handler in handlers.items()
+        },
+    }
+    return "${" not in repr(rest), files
 
 
 def _content(parent, key):
