@@ -80,7 +80,8 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
     try:
         if hc.mode == RunMode.MULTIRUN:
             resume.clear(out_dir)
-        validate(cfg)
+        if trained is None:  # a trained network's config was validated before it trained
+            validate(cfg)
         summary = run(cfg, out_dir, command, trained)
     except (ConfigError, DataError) as error:
         summary = _record(out_dir, cfg, error, command)
