@@ -118,3 +118,13 @@ def test_random_frames_in_many_shapes():
         frames[1:] = np.where(rng.random((count - 1, height, width)) < 0.7, frames[:1], frames[1:])
         frames[-1, 0, 0] = used[0] if frames[0, 0, 0] != used[0] else used[1]  # two differ
         check(frames, palette_of(colours, trial))
+
+
+def test_the_coding_does_not_need_pillows_named_tiles(monkeypatch):
+    # pyproject allows Pillow 10, whose ImageFile has no _Tile: tiles are plain tuples.
+    from PIL import ImageFile
+
+    pixels = np.random.default_rng(3).integers(0, 7, (23, 31), dtype=np.uint8)
+    named = gif._lzw(pixels)
+    monkeypatch.delattr(ImageFile, "_Tile")
+    assert gif._lzw(pixels) == named

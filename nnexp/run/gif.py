@@ -21,6 +21,7 @@ import io
 import math
 import struct
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,12 @@ def _lzw(pixels: np.ndarray) -> bytes:
     height, width = pixels.shape
     image = Image.frombytes("P", (width, height), np.ascontiguousarray(pixels).tobytes())
     buffer = io.BytesIO()
-    ImageFile._save(image, buffer, [ImageFile._Tile("gif", (0, 0, width, height), 0, "P")])
+    fields = ("gif", (0, 0, width, height), 0, "P")
+    # Pillow names a tile's fields since 11.1 (a NamedTuple); before, tiles were plain
+    # tuples of the same fields, which every version's encoder loop still unpacks.
+    named = getattr(ImageFile, "_Tile", None)
+    tiles: list[Any] = [named(*fields) if named else fields]
+    ImageFile._save(image, buffer, tiles)
     return buffer.getvalue()
 
 
