@@ -53,6 +53,16 @@ def _page_data(path: Path) -> dict:
     return json.loads(text[start : text.index("</script>", start)])
 
 
+def test_the_loss_caption_names_a_validation_curve_only_when_the_run_has_one(run_dir):
+    text = (run_dir / "learning.html").read_text()
+    assert "Training loss over epochs" in text and "dashed" not in text  # no rows held out
+    data = _page_data(run_dir / "learning.html")
+    assert "val_loss" not in data["curve"]
+    data["curve"]["val_loss"] = data["curve"]["loss"]
+    held_out = learning.page(data, b"", "t")
+    assert "validation loss (dashed)" in held_out and "Training loss over epochs" not in held_out
+
+
 def test_a_2d_run_leaves_its_page_and_animation(run_dir):
     data = _page_data(run_dir / "learning.html")
     expected = learning.snapshot_epochs(400, 1, 60)

@@ -207,12 +207,21 @@ def render_data(
     return data, np.concatenate(blobs).tobytes()
 
 
+CURVE_CAPTIONS = {  # the loss curve's caption, by whether the run held out a validation set
+    True: "Training loss (solid) and validation loss (dashed) over epochs, log scale of\n"
+    "    epoch + 1; the red line is the snapshot shown.",
+    False: "Training loss over epochs, log scale of epoch + 1; the red line is the snapshot\n"
+    "    shown.",
+}
+
+
 def page(data: dict, maps: bytes, title: str) -> str:
     """The self-contained learning.html."""
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     packed = base64.b64encode(zlib.compress(maps, 6)).decode("ascii")
     return (
         _TEMPLATE.replace("__TITLE__", title)
+        .replace("__CURVE_CAPTION__", CURVE_CAPTIONS["val_loss" in data["curve"]])
         .replace("__DATA__", payload)
         .replace("__MAPS__", packed)
     )

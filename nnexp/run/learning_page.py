@@ -33,8 +33,7 @@ canvas { border: 1px solid #ddd; background: #fff; }
   <figure><canvas id="boundary" width="380" height="380"></canvas>
     <figcaption id="boundary-caption"></figcaption></figure>
   <figure><canvas id="curve" width="420" height="230"></canvas>
-    <figcaption>Training loss (solid) and validation loss (dashed) over epochs, log scale of
-    epoch + 1; the red line is the snapshot shown.</figcaption></figure>
+    <figcaption>__CURVE_CAPTION__</figcaption></figure>
 </div>
 <figure><canvas id="network" width="10" height="10"></canvas>
   <figcaption id="network-caption"></figcaption></figure>
