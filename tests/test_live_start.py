@@ -68,3 +68,24 @@ def test_a_watcher_still_starting_ignores_ctrl_c_and_stops_at_once(tmp_path):
     assert starting.process is not None and not starting.process.is_alive()
     # The timer's thread gives SIGINT back to this process's threads.
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+def test_the_callback_pickles_while_a_sweep_runs(tmp_path):
+    """joblib, Ray and submitit pickle the callbacks for their workers: the threads and
+    the process the callback starts stay with the sweep's process."""
+    import pickle
+
+    from omegaconf import OmegaConf
+
+    from nnexp.sweep.callbacks import SweepReport
+
+    callback = SweepReport(live_every=30)
+    callback.on_multirun_start(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
+    try:
+        assert callback.prefetch is not None and callback.prefetch.thread.is_alive()
+        copy = pickle.loads(pickle.dumps(callback))
+        assert copy.watcher is None and copy.prefetch is None and copy.live_every == 30.0
+    finally:
+        callback.prefetch.stop()
+        callback.watcher.stop()
+    assert not callback.prefetch.thread.is_alive() and callback.watcher.process is None

@@ -148,12 +148,17 @@ def _kept(path: Path, read):
     return _READS[key]
 
 
+PREFETCHED_CURVES = 500  # metrics.csv files kept by ``prefetch``, at most (tens of MB)
+
+
 def prefetch(sweep_dir: Path, seen: set[str]) -> int:
     """Read the files ``collect`` reads of every job of ``sweep_dir`` that has finished
     (its summary.json written, after everything else) and is not in ``seen``, so that
     with ``remember_reads()`` a report built later reads them from memory; adds them to
     ``seen``. Only the sweep folder's own subfolders (Hydra's default job folders); any
-    other job folder is read when the report is built. -> how many were read."""
+    other job folder is read when the report is built, and so is every metrics.csv past
+    the first ``PREFETCHED_CURVES`` (a large sweep's report draws only some of them).
+    -> how many were read."""
     read = 0
     try:
         with os.scandir(sweep_dir) as listing:
@@ -166,7 +171,8 @@ def prefetch(sweep_dir: Path, seen: set[str]) -> int:
             continue
         with contextlib.suppress(OSError):  # a file missing is read (and said) later
             _kept(folder / artifacts.HYDRA_OVERRIDES, _read_override_lines)
-            _kept(folder / artifacts.METRICS, _read_csv)
+            if len(seen) < PREFETCHED_CURVES:
+                _kept(folder / artifacts.METRICS, _read_csv)
         seen.add(entry.name)
         read += 1
     return read
