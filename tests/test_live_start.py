@@ -89,3 +89,51 @@ def test_the_callback_pickles_while_a_sweep_runs(tmp_path):
         callback.prefetch.stop()
         callback.watcher.stop()
     assert not callback.prefetch.thread.is_alive() and callback.watcher.process is None
+
+
+def test_a_watcher_ended_while_writing_finishes_the_page_first(tmp_path, monkeypatch):
+    """At the sweep's end the watcher is ended at once (the final page replaces its own),
+    but a page it is writing is finished first: never half a page, nor a temporary file
+    left in the sweep folder. Ended between pages, it ends cleanly too."""
+    import multiprocessing
+
+    sweep = tmp_path / "sweep"
+    _started_job(sweep)
+    real_write = live.write_text
+
+    def slow_write(path, text):
+        (tmp_path / "writing").touch()  # the test ends the watcher now
+        while not (tmp_path / "go").exists():
+            time.sleep(0.01)
+        return real_write(path, text)
+
+    monkeypatch.setattr(live, "write_text", slow_write)
+    context = multiprocessing.get_context("fork")  # the slow writer goes with it
+    process = context.Process(
+        target=live.watch, args=(str(sweep), 0.05, context.Event(), os.getpid())
+    )
+    process.start()
+    try:
+        assert _wait_for(lambda: (tmp_path / "writing").is_file())
+        os.kill(process.pid, signal.SIGTERM)  # mid-write
+        (tmp_path / "go").touch()
+        process.join(60)
+    finally:
+        if process.is_alive():
+            process.kill()
+    assert process.exitcode == 0
+    page = (sweep / "report.html").read_text()
+    assert page.rstrip().endswith("</html>") and 'data-state="running"' in page
+    assert sorted(p.name for p in sweep.iterdir()) == ["0", "report.html"]
+
+    (sweep / "report.html").unlink()
+    idle = context.Process(target=live.watch, args=(str(sweep), 30, context.Event(), os.getpid()))
+    idle.start()  # writes its first page at once, then waits 30 s
+    try:
+        assert _wait_for(lambda: (sweep / "report.html").is_file())
+        os.kill(idle.pid, signal.SIGTERM)
+        idle.join(60)
+    finally:
+        if idle.is_alive():
+            idle.kill()
+    assert idle.exitcode == 0

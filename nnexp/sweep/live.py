@@ -23,6 +23,7 @@ least every ``BEAT`` seconds with a heartbeat (the time, in the banner's
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -165,15 +166,50 @@ def write_live(sweep_dir: Path, every: float, stopped: int | None = None) -> str
     return html
 
 
-def watch(sweep_dir: str, every: float, stop, parent: int, watching=None) -> None:
-    """The watcher process's loop (see the module docstring). ``watching``: an event set
-    once the loop runs, from when a stop waits for the page being written."""
+class _Ending:
+    """SIGTERM in the watcher process (the sweep has ended and draws the final page, so
+    the one being built is not needed): end at once, or, while a page is being written,
+    right after it, so a page is never left half-written nor its temporary file behind."""
+
+    writing = False
+    asked = False
+
+    @classmethod
+    def on_term(cls, signum, frame) -> None:
+        if cls.writing:
+            cls.asked = True
+            return
+        raise SystemExit(0)
+
+    @classmethod
+    @contextlib.contextmanager
+    def write(cls):
+        cls.writing = True
+        try:
+            yield
+        finally:
+            cls.writing = False
+            if cls.asked:
+                raise SystemExit(0)
+
+
+def _write(folder: Path, html: str) -> str:
+    from .table import REPORT_HTML
+
+    with _Ending.write():
+        write_text(folder / REPORT_HTML, html)
+    return html
+
+
+def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
+    """The watcher process's loop (see the module docstring)."""
     # Ctrl-C reaches the whole process group: the sweep handles it and stops this
     # process (or this process sees its parent gone); a traceback here would only add
     # lines to the one the command prints. It was blocked while this process started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    from .table import REPORT_HTML, remember_reads
+    signal.signal(signal.SIGTERM, _Ending.on_term)
+    from .table import remember_reads
 
     remember_reads()  # each build reads the finished jobs' files from memory
     folder = Path(sweep_dir)
@@ -181,15 +217,13 @@ def watch(sweep_dir: str, every: float, stop, parent: int, watching=None) -> Non
     html: str | None = None
     next_build = written = time.monotonic()
     tick = min(every, BEAT)
-    if watching is not None:
-        watching.set()
     wait = 0.0  # the sweep has run for ``every`` seconds already: a first page now
     while not stop.wait(wait):
         wait = tick
         if os.getppid() != parent:  # the sweep was killed: say so, once, and end
             if html is not None:
                 try:
-                    write_live(folder, every, stopped=parent)
+                    _write(folder, live_page(folder, every, stopped=parent))
                 except Exception as error:
                     log.debug("live report: %s", error)
             return
@@ -198,12 +232,11 @@ def watch(sweep_dir: str, every: float, stop, parent: int, watching=None) -> Non
             now = fingerprint(folder)
             # (a hundredth of a second early is on time: wait's timeout is not exact)
             if now and now != seen and clock >= next_build - 0.01:
-                html = write_live(folder, every)
+                html = _write(folder, live_page(folder, every))
                 seen, written = now, time.monotonic()
                 next_build = written + max(every, COST_FACTOR * (written - clock))
             elif html is not None and clock - written >= BEAT:
-                html = beat(html, time.time())
-                write_text(folder / REPORT_HTML, html)
+                html = _write(folder, beat(html, time.time()))
                 written = clock
         except Exception as error:  # a page that fails now may build later; never crash
             log.debug("live report: %s", error)
@@ -222,7 +255,6 @@ class Watcher:
         self.parent = os.getpid()
         self.process: multiprocessing.process.BaseProcess | None = None
         self.stop_event: Any = None
-        self.watching: Any = None  # set by the process once it watches (it may write)
         self.lock = threading.Lock()  # start (the timer's thread) against stop (the sweep's)
         self.stopped = False
         self.timer = threading.Timer(every, self.start)
@@ -235,10 +267,10 @@ class Watcher:
             if self.stopped:
                 return
             context = multiprocessing.get_context("spawn")
-            self.stop_event, self.watching = context.Event(), context.Event()
+            self.stop_event = context.Event()
             self.process = context.Process(
                 target=watch,
-                args=(self.sweep_dir, self.every, self.stop_event, self.parent, self.watching),
+                args=(self.sweep_dir, self.every, self.stop_event, self.parent),
                 name="nnexp-live-report",
                 daemon=True,
             )
@@ -253,20 +285,21 @@ class Watcher:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def request_stop(self) -> None:
-        """Ask the watcher to finish without waiting for it: a page it is writing is
-        finished meanwhile (see ``stop``); one still starting is ended now."""
+        """End the watcher without waiting for it: a page it is writing is finished
+        (see ``_Ending``), one it is building is dropped."""
         with self.lock:
             self.stopped = True
             self.timer.cancel()
             if self.process is None:
                 return
             self.stop_event.set()
-            if not self.watching.is_set():
-                self.process.terminate()  # still importing: it has written nothing
+            # The final page replaces whatever it would write: it ends now (still
+            # importing, it has written nothing; writing a page, it finishes it first).
+            self.process.terminate()
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Ask the watcher to finish and wait until it has (a page it is writing is
-        finished first); a process still starting is ended without waiting for it."""
+        """End the watcher and wait until it has (a page it is writing is finished
+        first)."""
         self.request_stop()
         with self.lock:
             if self.process is None:
