@@ -7,7 +7,9 @@ when its job builds its run. ``check`` builds every job's run without training i
 sweep's overrides expanded as the basic sweeper expands them, each job's config
 composed (one Hydra composition for each distinct set of group choices; plain values
 set on a copy, as Hydra's override step sets them), validated, each distinct dataset
-loaded once, and the network, parameters and optimiser built.
+loaded once, and the network, parameters and optimiser built. With the batched launcher,
+a job that differs from one that built only in per-replica values is validated instead
+(``check`` says why that is enough).
 
 ``SweepCheck`` is the Hydra callback (``hydra.callbacks.sweep_check`` in
 ``conf/config.yaml``, listed before the report) that runs it at the start of every
