@@ -109,14 +109,9 @@ class SweepReport(Callback):
                 log.warning("no live report page: %s", error)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        from . import report
-
         sweep_dir = Path(str(config.hydra.sweep.dir))
         elapsed = None if self.started is None else time.perf_counter() - self.started
         watcher, self.watcher = self.watcher, None
-        if self.prefetch is not None:
-            self.prefetch.stop()  # what it is reading is then in memory for the report
-            self.prefetch = None
 
         def stop_watcher() -> None:  # before the final page, which must not be overwritten
             if watcher is not None:
@@ -125,6 +120,11 @@ class SweepReport(Callback):
         if watcher is not None:
             # It finishes the page it may be writing while the final one is drawn.
             watcher.request_stop()
+        if self.prefetch is not None:
+            self.prefetch.stop()  # what it is reading is then in memory for the report
+            self.prefetch = None
+        from . import report
+
         try:
             built = report.build(sweep_dir, config, before_writing=stop_watcher)
         except OSError as error:
