@@ -79,7 +79,17 @@ def command(tree: Path, args: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def end_to_end(label: str, args: list[str], trees: dict[str, Path], repeats: int) -> None:
+def compiled(tree: Path) -> None:
+    """Compile the tree's bytecode once, as installing a package does: where
+    PYTHONDONTWRITEBYTECODE is set and a source tree holds no __pycache__, every start
+    would compile nnexp's modules again, which no installed nnexp does."""
+    folders = [str(tree / "nnexp"), str(tree / "hydra_plugins")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True)
+
+
+def end_to_end(
+    label: str, args: list[str], trees: dict[str, Path], repeats: int, goal: float | None
+) -> None:
     best: dict[str, tuple[float, float]] = {}
     for _ in range(repeats):
         for name, tree in trees.items():
@@ -88,7 +98,12 @@ def end_to_end(label: str, args: list[str], trees: dict[str, Path], repeats: int
             best[name] = (min(old[0], wall), min(old[1], cpu))
     print(f"\n{label}: python -m nnexp {' '.join(args)}")
     for name, (wall, cpu) in best.items():
-        print(f"  {name:9s} {wall:6.2f} s wall  {cpu:6.2f} s CPU")
+        met = (
+            ""
+            if goal is None
+            else f"  (goal <= {goal:g} s wall: {'met' if wall <= goal else 'not met'})"
+        )
+        print(f"  {name:9s} {wall:6.2f} s wall  {cpu:6.2f} s CPU{met}")
     if "baseline" in best:
         (w0, c0), (w1, c1) = best["baseline"], best["this"]
         print(f"  baseline / this: {w0 / w1:.2f}x wall, {c0 / c1:.2f}x CPU")
@@ -246,12 +261,15 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a checkout of an earlier nnexp")
     args = parser.parse_args()
     trees = {"this": ROOT} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
-    end_to_end("one short run", ["epochs=10"], trees, args.repeats)
+    for tree in trees.values():
+        compiled(tree)
+    end_to_end("one short run", ["epochs=10"], trees, args.repeats, goal=1.0)
     end_to_end(
         f"a sweep of {args.jobs} short runs",
         ["-m", "experiment=red_blue", f"seed=range({args.jobs})", "epochs=1000"],
         trees,
         args.repeats,
+        goal=3.0 if args.jobs == 100 else None,  # the issue's goal is for 100 jobs
     )
     runs = trained_runs(11)
     old_and_new(runs, args.repeats * 3)

@@ -30,6 +30,6 @@ def test_short_runs_benchmark_runs_on_a_tiny_budget(tmp_path):
     out = result.stdout
     assert len(re.findall(r"baseline / this: [\d.]+x wall, [\d.]+x CPU", out)) == 2, out
     ratios = re.findall(r"ms -> +[\d.]+ ms +\(([\d.]+)x\)", out)
-    assert len(ratios) == 6 and all(float(r) > 0 for r in ratios), out
+    assert len(ratios) == 7 and all(float(r) > 0 for r in ratios), out
     total = re.search(r"^  total +([\d.]+) ms$", out, flags=re.M)
     assert total and float(total.group(1)) > 0, out
