@@ -36,9 +36,11 @@ def test_a_sweep_that_ends_sooner_never_starts_the_watcher(tmp_path):
 
 def test_the_watcher_starts_after_its_interval_and_writes_at_once(tmp_path):
     _started_job(tmp_path)
+    began = time.monotonic()
     watcher = live.Watcher(tmp_path, 0.3)
     try:
-        assert watcher.process is None
+        # Not started before its interval (a loaded machine may take longer to look).
+        assert watcher.process is None or time.monotonic() - began >= 0.3
         assert _wait_for(lambda: (tmp_path / "report.html").is_file())
         assert watcher.process is not None
         assert 'data-state="running"' in (tmp_path / "report.html").read_text()
@@ -54,7 +56,7 @@ def test_a_watcher_still_starting_ignores_ctrl_c_and_stops_at_once(tmp_path):
     _started_job(tmp_path)
     watcher = live.Watcher(tmp_path, 0.05)
     try:
-        assert _wait_for(lambda: watcher.process is not None, 10)
+        assert _wait_for(lambda: watcher.process is not None)
         os.kill(watcher.process.pid, signal.SIGINT)  # while it imports nnexp
         assert _wait_for(lambda: (tmp_path / "report.html").is_file())
         assert watcher.process.is_alive()
@@ -63,7 +65,7 @@ def test_a_watcher_still_starting_ignores_ctrl_c_and_stops_at_once(tmp_path):
         watcher.stop()
     assert not watcher.process.is_alive()
     starting = live.Watcher(tmp_path, 0.01)
-    assert _wait_for(lambda: starting.process is not None, 10)
+    assert _wait_for(lambda: starting.process is not None)
     starting.stop()
     assert starting.process is not None and not starting.process.is_alive()
     # The timer's thread gives SIGINT back to this process's threads.

@@ -268,7 +268,7 @@ class Watcher:
                 return
             context = multiprocessing.get_context("spawn")
             self.stop_event = context.Event()
-            self.process = context.Process(
+            process = context.Process(
                 target=watch,
                 args=(self.sweep_dir, self.every, self.stop_event, self.parent),
                 name="nnexp-live-report",
@@ -280,9 +280,11 @@ class Watcher:
             # new process inherits until ``watch`` ignores it and unblocks it.
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
-                self.process.start()
+                process.start()
             finally:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            # Set once started: ``process`` is never seen without its pid.
+            self.process = process
 
     def request_stop(self) -> None:
         """End the watcher without waiting for it: a page it is writing is finished
