@@ -191,11 +191,24 @@ def basic(tmp_path_factory) -> Path:
     return sweep(tmp_path_factory.mktemp("basic"), "basic")
 
 
+@pytest.fixture(scope="module")
+def submitit_sweep(tmp_path_factory) -> Path:
+    """The sweep on submitit's local launcher, shared: compared with the basic one, then
+    run again to resume."""
+    pytest.importorskip(
+        PLUGINS["submitit_local"],
+        reason='hydra-submitit-launcher is not installed: pip install -e ".[slurm]"',
+    )
+    return sweep(tmp_path_factory.mktemp("submitit"), "submitit", "hydra/launcher=submitit_local")
+
+
 def launcher_args(request, name: str) -> list[str]:
     pytest.importorskip(PLUGINS[name], reason=f"{PLUGINS[name]} is not installed")
     if name == "ray":  # nnexp's preset for a running cluster, joined by its address
         address = request.getfixturevalue("ray_head")
         return ["hydra/launcher=ray_cluster", f"hydra.launcher.ray.init.address={address}"]
+    if name == "joblib":  # jobs in two processes at once
+        return ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
     return [f"hydra/launcher={name}"]
 
 
@@ -210,25 +223,24 @@ def test_the_basic_launcher_leaves_every_run_folder_and_the_sweep_summary(basic)
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local", "ray"])
 def test_every_launcher_gives_the_same_runs_and_summary_csv(request, tmp_path, basic, launcher):
-    folder = sweep(tmp_path, launcher, *launcher_args(request, launcher))
+    if launcher == "submitit_local":
+        folder = request.getfixturevalue("submitit_sweep")
+    else:
+        folder = sweep(tmp_path, launcher, *launcher_args(request, launcher))
     assert_complete(folder)
     assert_same_runs(basic, folder)
     pd.testing.assert_frame_equal(comparable(basic), comparable(folder))
 
 
 @pytest.mark.slow
-def test_submitit_runs_each_job_in_its_own_process_and_a_rerun_resumes(tmp_path):
-    pytest.importorskip(
-        PLUGINS["submitit_local"],
-        reason='hydra-submitit-launcher is not installed: pip install -e ".[slurm]"',
-    )
-    folder = sweep(tmp_path, "submitit", "hydra/launcher=submitit_local")
+def test_submitit_runs_each_job_in_its_own_process_and_a_rerun_resumes(submitit_sweep):
+    folder = submitit_sweep
     logs = sorted((folder / ".submitit").glob("*/*_log.out"))
     assert len(logs) == JOBS  # one submitit job (process) a run, its log beside the sweep
     assert len({p.parent.name for p in logs}) == JOBS
     written = {d.name: (d / "summary.json").stat().st_mtime_ns for d in job_dirs(folder)}
     table = comparable(folder)
-    again = sweep(tmp_path, "submitit", "hydra/launcher=submitit_local")
+    again = sweep(folder.parent, "submitit", "hydra/launcher=submitit_local")
     assert {d.name: (d / "summary.json").stat().st_mtime_ns for d in job_dirs(again)} == written
     assert (
         sum("already finished" in p.read_text() for p in (folder / ".submitit").glob("*/*_log.out"))

@@ -14,8 +14,6 @@ from tests.cli import nnexp
 
 WINDOW = (1200, 900)  # the browser fixture's (conftest.py)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 pytestmark = pytest.mark.slow  # every test here stands on a real sweep (a few seconds)
 
@@ -97,33 +95,21 @@ def test_the_watcher_follows_the_jobs_and_stops(sweep, tmp_path):
     assert 'id="live"' not in _page(sweep)
 
 
-def test_the_page_reloads_itself_in_a_browser(sweep, tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("needs chromium and chromium-driver")
-    from selenium.webdriver.chrome.service import Service
+def test_the_page_reloads_itself_in_a_browser(sweep, tmp_path, browser):
     from selenium.webdriver.common.by import By
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        live.write_live(sweep, 1)
-        driver.get((sweep / "report.html").as_uri())
-        banner = driver.find_element(By.ID, "live")
-        assert banner.get_attribute("data-done") == "2"
-        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
-        (tmp_path / "summary-2.json").rename(sweep / "2" / "summary.json")
-        live.write_live(sweep, 1)
-        assert _wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, '#live[data-done="3"]'), 20)
-        report.build(sweep)  # the sweep ends: the next reload shows the final page
-        assert _wait_for(lambda: not driver.find_elements(By.ID, "live"), 20)
-        assert not driver.title.startswith("(running)")
-    finally:
-        driver.quit()
+    browser.get_log("browser")  # this page's messages only
+    live.write_live(sweep, 1)
+    browser.get((sweep / "report.html").as_uri())
+    banner = browser.find_element(By.ID, "live")
+    assert banner.get_attribute("data-done") == "2"
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    (tmp_path / "summary-2.json").rename(sweep / "2" / "summary.json")
+    live.write_live(sweep, 1)
+    assert _wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '#live[data-done="3"]'), 20)
+    report.build(sweep)  # the sweep ends: the next reload shows the final page
+    assert _wait_for(lambda: not browser.find_elements(By.ID, "live"), 20)
+    assert not browser.title.startswith("(running)")
 
 
 def test_the_callback_pickles_without_its_watcher(tmp_path):

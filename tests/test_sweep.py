@@ -1,6 +1,7 @@
 """Sweeps end to end through ``python -m nnexp -m ...``: the sweep folder's summary and
-reports, failures that stay local, resuming a killed sweep, the Optuna example, the
-joblib launcher; and ``nnexp.resume``, which decides what a resumed sweep skips."""
+reports, failures that stay local, resuming a killed sweep; and ``nnexp.resume``, which
+decides what a resumed sweep skips. (The Optuna example: test_batched.py, which runs it
+on both launchers; the joblib, submitit and Ray launchers: test_cluster.py.)"""
 
 from __future__ import annotations
 
@@ -175,37 +176,6 @@ def test_a_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
         log = (where / str(n) / "nnexp.log").read_text()
         assert log.count("ok after 2000 epochs") == 1, n  # trained to the end once
     assert list(table(where).status) == ["ok"] * 6
-
-
-@pytest.mark.slow
-def test_the_optuna_example_runs_a_few_trials(tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    output, where = sweep(
-        tmp_path, "hparams_search=circles_optuna", "hydra.sweeper.n_trials=3", "epochs=30"
-    )
-    rows = table(where)
-    assert list(rows.job) == [0, 1, 2] and set(rows.status) == {"ok"}
-    assert {"lr", "model.hidden", "activation"} <= set(rows.columns)
-    assert rows.objective.tolist() == rows.final_val_loss.tolist()  # held out: val loss
-    results = (where / "optimization_results.yaml").read_text()
-    best_value = float(results.split("best_value:")[1].split()[0])
-    assert best_value == pytest.approx(rows.objective.min(), rel=1e-12)
-    assert "job 3 of 3 (#2)" in output
-    assert "python -m nnexp -m hparams_search=circles_optuna" in (where / "report.md").read_text()
-    # A search gets the search's views, drawn from the summary table.
-    for name in ("history.png", "slices.png", "parallel.png"):
-        assert (where / name).read_bytes().startswith(b"\x89PNG"), name
-    assert not (where / "final_metrics.png").exists()
-
-
-@pytest.mark.slow
-def test_joblib_launcher_gives_the_same_summary_as_the_basic_one(grid, tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    _, where = sweep(tmp_path, *GRID, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
-    _, basic = grid
-    pd.testing.assert_frame_equal(
-        table(where).drop(columns="seconds"), table(basic).drop(columns="seconds")
-    )
 
 
 # --- nnexp.resume ------------------------------------------------------------------------
