@@ -82,7 +82,8 @@ def test_forward_and_backward_same_bits_for_any_thread_count(activation, dtype, 
     ],
 )
 def test_training_same_bits_for_any_thread_count(activation, output, loss, k, monkeypatch):
-    net, data = _problem(5000, 69, k, np.float64, activation, output, seed=3)
+    # 1500 rows x 69 units: over the (test's) threshold, four blocks, the last ragged.
+    net, data = _problem(1500, 69, k, np.float64, activation, output, seed=3)
 
     def run(threads):
         params = init_params(net, "xavier", np.random.default_rng(4))
@@ -94,8 +95,18 @@ def test_training_same_bits_for_any_thread_count(activation, output, loss, k, mo
     with monkeypatch.context() as m:
         _whole(m)
         expected, expected_history = run(1)
+    real_run = RowSplit.run
+    used: list[tuple[int, int]] = []  # (threads, blocks) of every split pass
+
+    def spy(self, fn):
+        used.append((self.threads, len(self.blocks)))
+        return real_run(self, fn)
+
+    monkeypatch.setattr(RowSplit, "run", spy)
     for threads in THREADS:
+        used.clear()
         params, history = run(threads)
+        assert (threads, 4) in used  # the passes were split, over this many threads
         for e, g in zip(expected.arrays(), params.arrays()):
             np.testing.assert_array_equal(g, e)
         assert history.columns["loss"] == expected_history.columns["loss"]
