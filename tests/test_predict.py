@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cli import nnexp, only_run
+from cli import nnexp, only_run, quick_first
 
 TUTORIAL_LINE = "x1=1 x2=0 x3=0 -> 0.99993704 (class 1)"
 
@@ -67,14 +67,17 @@ def test_help(tmp_path):
 
 @pytest.mark.parametrize(
     "values, stdin, words",
-    [
-        (["1", "0"], None, ["expected 3 numbers a point (x1 x2 x3), got 2"]),
-        (["1", "0", "0", "1"], None, ["got 4"]),
-        (["1", "abc", "0"], None, ["'abc' is not a number"]),
-        (["1", "nan", "0"], None, ["'nan' is not a number"]),
-        ([], "1\nabc\n0\n", ["x2: 'abc' is not a number"]),
-        ([], "1\n", ["no value given for x2"]),
-    ],
+    quick_first(
+        [
+            (["1", "0"], None, ["expected 3 numbers a point (x1 x2 x3), got 2"]),
+            ([], "1\nabc\n0\n", ["x2: 'abc' is not a number"]),
+            (["1", "0", "0", "1"], None, ["got 4"]),
+            (["1", "abc", "0"], None, ["'abc' is not a number"]),
+            (["1", "nan", "0"], None, ["'nan' is not a number"]),
+            ([], "1\n", ["no value given for x2"]),
+        ],
+        ["too few", "stdin not a number", "too many", "not a number", "nan", "stdin too few"],
+    ),
 )
 def test_bad_values(triples, tmp_path, values, stdin, words):
     line = one_error_line(predict(tmp_path, str(triples), *values, input=stdin))
@@ -190,15 +193,24 @@ def _drop(meta, arrays):
 
 @pytest.mark.parametrize(
     "edit, words",
-    [
-        (_reshape, "W1 has shape (4, 1); the 2-3-1 network needs (3, 1)"),
-        (_set("activation", "swish"), 'activation is "swish"; it must be one of sigmoid'),
-        (_set("output_activation", 7), "output_activation is 7"),
-        (_set("class_names", ["blue"]), 'class_names is ["blue"]; it must be a list of 2 names'),
-        (_set("feature_names", ["x"]), 'feature_names is ["x"]; it must be a list of 2 names'),
-        (_set("hidden", [3, -1]), "hidden is [3, -1]"),
-        (_drop, "missing array b0"),
-    ],
+    quick_first(
+        [
+            (_reshape, "W1 has shape (4, 1); the 2-3-1 network needs (3, 1)"),
+            (_set("activation", "swish"), 'activation is "swish"; it must be one of sigmoid'),
+            (_set("output_activation", 7), "output_activation is 7"),
+            (
+                _set("class_names", ["blue"]),
+                'class_names is ["blue"]; it must be a list of 2 names',
+            ),
+            (
+                _set("feature_names", ["x"]),
+                'feature_names is ["x"]; it must be a list of 2 names',
+            ),
+            (_set("hidden", [3, -1]), "hidden is [3, -1]"),
+            (_drop, "missing array b0"),
+        ],
+        ["shape", "activation", "output", "class names", "feature names", "hidden", "array"],
+    ),
 )
 def test_a_damaged_model_file_is_one_line(tmp_path, edit, words):
     saved_model(tmp_path, edit)
