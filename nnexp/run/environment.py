@@ -26,7 +26,7 @@ def blas() -> dict:
 
         found = [p for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
         if found:
-            first = found[0]
+            first = _numpy_own(found)
             info = {
                 "name": first.get("internal_api"),
                 "version": first.get("version"),
@@ -39,6 +39,20 @@ def blas() -> dict:
         info = _from_build_config()
     info.update({v: os.environ[v] for v in BLAS_VARIABLES if v in os.environ})
     return info
+
+
+def _numpy_own(found: list[dict]) -> dict:
+    """Of threadpoolctl's BLAS entries, the one NumPy's wheel brought (in its
+    ``numpy.libs`` or ``numpy/.libs`` folder): SciPy's wheel brings an OpenBLAS of its own,
+    listed first when SciPy was imported first (Optuna, scikit-learn), and a run's numbers
+    come from NumPy's. The first entry when none lies there (a NumPy linked to the
+    system's BLAS)."""
+    import numpy as np
+
+    home = os.path.dirname(os.path.abspath(np.__file__))
+    folders = tuple(f + os.sep for f in (home, home + ".libs"))
+    own = [p for p in found if os.path.abspath(str(p.get("filepath", ""))).startswith(folders)]
+    return (own or found)[0]
 
 
 def _from_build_config() -> dict:
