@@ -56,6 +56,11 @@ def assert_same_runs(basic, batched):
         np.testing.assert_array_equal(pb.probability, pa.probability)
         for name in ("report.md", "curves.png", ".hydra/overrides.yaml"):
             assert (b / name).exists(), (b, name)
+        # The learning page too: a replica's is its single run's, byte for byte.
+        pages = [d / "learning.html" for d in (a, b)]
+        assert pages[0].is_file() == pages[1].is_file(), a.name
+        if pages[0].is_file():
+            assert pages[1].read_bytes() == pages[0].read_bytes(), a.name
 
 
 @pytest.mark.slow
@@ -76,6 +81,7 @@ def test_batched_matches_basic_over_seeds_and_learning_rates(tmp_path):
         tmp_path, "batched", *args, "hydra/launcher=batched", "hydra.launcher.n_jobs=2"
     )
     assert replicas_trained(result) == [3, 3]  # one group, halved: one chunk a process
+    assert all((d / "learning.html").is_file() for d in job_dirs(batched))  # compared too
     assert_same_runs(basic, batched)
 
 

@@ -133,6 +133,17 @@ def processes_under(folder: str) -> list[int]:
     return found
 
 
+def ended(folder: str, seconds: float = 30) -> bool:
+    """Whether every process under ``folder`` has ended within ``seconds`` (Ray's take a
+    moment to exit after their instance stops)."""
+    deadline = time.monotonic() + seconds
+    while processes_under(folder):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def stop_leftovers(folder: str) -> list[int]:
     """Kill (by pid) what still runs under ``folder``: a failed test's Ray processes."""
     left = processes_under(folder)
@@ -180,7 +191,7 @@ def ray_head(ray_env):
         except subprocess.TimeoutExpired:
             head.kill()
             head.wait()
-        time.sleep(1)
+        ended(temp)
         left = stop_leftovers(temp)
         shutil.rmtree(temp, ignore_errors=True)
         assert not left, f"Ray processes outlived the head: {left}"
@@ -268,8 +279,7 @@ def test_the_local_ray_preset_starts_and_stops_its_own_instance(tmp_path, ray_en
         assert "Started a local Ray instance" in result.stderr + result.stdout
         table = pd.read_csv(tmp_path / "ray_local" / "summary.csv")
         assert list(table.status) == ["ok", "ok"]
-        time.sleep(1)
-        assert processes_under(temp) == []
+        assert ended(temp), processes_under(temp)
     finally:
         stop_leftovers(temp)
         shutil.rmtree(temp, ignore_errors=True)

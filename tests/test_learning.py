@@ -87,19 +87,6 @@ def test_snapshots_0_and_data_that_is_not_2d_leave_none(tmp_path):
     assert "learning.gif" not in (run / "report.md").read_text()
 
 
-@pytest.mark.slow
-def test_batched_replicas_get_the_pages_their_single_runs_get(tmp_path):
-    args = ("epochs=120", "lr=0.5,2", "seed=0,1", "model.hidden=[3]")
-    (tmp_path / "a").mkdir()
-    assert nnexp(tmp_path / "a", "-m", *args, "hydra.sweep.dir=basic").returncode == 0
-    done = nnexp(tmp_path / "a", "-m", *args, "hydra/launcher=batched", "hydra.sweep.dir=batched")
-    assert done.returncode == 0, done.stderr
-    for job in "0123":
-        basic = (tmp_path / "a" / "basic" / job / "learning.html").read_bytes()
-        batched = (tmp_path / "a" / "batched" / job / "learning.html").read_bytes()
-        assert basic == batched, job
-
-
 def _pictures(driver) -> tuple[str, str, str]:
     return tuple(
         driver.execute_script(f"return document.getElementById('{name}').toDataURL()")
