@@ -264,6 +264,68 @@ for launcher, tag in (([], "batched"), ([BASIC], "basic")):
     ]
 
 
+def _write_spaced_csv(folder: Path) -> None:
+    _write_big_csv(folder)
+    (folder / "data.csv").rename(folder / "my data.csv")
+
+
+for launcher, tag in (([], "batched"), ([BASIC], "basic")):
+    SCENARIOS += [
+        # per-job values interpolated: the folder from the overrides, the seed from the
+        # job's number (the batched launcher's one config per template, mutated per job)
+        Scenario(
+            f"sweep_{tag}_subdir_override_dirname",
+            [
+                _sweep(
+                    "lr=0.1,1",
+                    "seed=0,1",
+                    "hydra.sweep.subdir=${hydra.job.override_dirname}",
+                    *launcher,
+                )
+            ],
+        ),
+        Scenario(
+            f"sweep_{tag}_seed_from_job_num",
+            [_sweep("lr=0.1,1", "seed=${hydra:job.num}", *launcher)],
+        ),
+        Scenario(
+            f"sweep_{tag}_job_logging_none",
+            [_sweep("seed=0,1", "hydra/job_logging=none", *launcher)],
+        ),
+        Scenario(
+            f"sweep_{tag}_skip_mixed",
+            [
+                _sweep(
+                    "dataset=spiral",
+                    "dataset.classes=2,3",
+                    "loss=bce,mse",
+                    "seed=0,1",
+                    "sweep_check=skip",
+                    "snapshots=0",
+                    *launcher,
+                )
+            ],
+        ),
+        Scenario(
+            f"sweep_{tag}_spaced_csv_features",
+            [
+                _sweep(
+                    "dataset=csv",
+                    "dataset.path=my data.csv",
+                    "dataset.target=kind",
+                    "dataset.features=[a],[a,b]",
+                    "seed=0,1",
+                    *launcher,
+                )
+            ],
+            {0: _write_spaced_csv},
+        ),
+    ]
+SCENARIOS.append(
+    Scenario("sweep_joblib", [_sweep("seed=0,1", "lr=0.1,1", "hydra/launcher=joblib")])
+)
+
+
 def _env(tree: Path) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(tree), HYDRA_FULL_ERROR="0")
     env.pop("PYTHONWARNINGS", None)
@@ -474,6 +536,11 @@ NO_VAL_CAPTION_AFTER = (
 )
 
 
+GROUP_LINE = re.compile(
+    rb"^\[[^]]*\]\[hydra_plugins\.nnexp_batched_launcher\._core\]\[\w+\] - "
+    rb"(trained jobs \S+ together: |jobs \S+ train alone: ).*\n",
+    re.M,
+)
 BLAS_RECORD = re.compile(rb'\n  "blas": \{\n.*?\n  \}', re.S)
 
 
@@ -490,9 +557,12 @@ def _known(before: dict[str, bytes], after: dict[str, bytes]) -> None:
     held rows out (its metrics.csv has a val_loss column); summary.json's ``blas`` names
     NumPy's BLAS, where the baseline named another library loaded first (SciPy's, in a
     sweep with Optuna): the baseline's record is taken as this tree's when its version
-    is not NumPy's."""
+    is not NumPy's; the batched launcher's lines about a group trained together (or
+    alone) are no longer written into the log of the job its process ran before."""
     numpy_blas = b'"version": "' + _numpy_blas_version() + b'"'
     for path, data in before.items():
+        if path.endswith("nnexp.log"):
+            data = before[path] = GROUP_LINE.sub(b"", data)
         if path.endswith("summary.json") and path in after:
             old, new = BLAS_RECORD.search(data), BLAS_RECORD.search(after[path])
             if old and new and numpy_blas not in old.group(0) and numpy_blas in new.group(0):

@@ -80,6 +80,25 @@ def _run(num: int) -> JobReturn:
     )
 
 
+def _not_in_a_job_file(level: int, message: str, *args) -> None:
+    """Logged to the terminal, not to a file: after a job ran in this process the root's
+    file handler still writes to that job's nnexp.log, and a line about a group of other
+    jobs does not belong there (which job's log it landed in was the processes'
+    scheduling's choice, so the same sweep left different logs)."""
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    for handler in files:
+        handler.addFilter(_refuse)
+    try:
+        log.log(level, message, *args)
+    finally:
+        for handler in files:
+            handler.removeFilter(_refuse)
+
+
+def _refuse(record: logging.LogRecord) -> bool:
+    return False
+
+
 def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
     """One unit of work: train a chunk of a group together (when ``together``), then run
     each of its jobs through Hydra, which writes the run folders."""
@@ -91,7 +110,8 @@ def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
             # config of the plain values grouping read costs).
             cfgs = [_job.task_config(_JOBS[num], _CACHE[0]) for num in nums]
             _TRAINED.update(zip(nums, batched.train_group(cfgs)))
-            log.info(
+            _not_in_a_job_file(
+                logging.INFO,
                 "trained jobs %s together: %d replicas in %.2f s",
                 _span(nums),
                 len(nums),
@@ -102,7 +122,8 @@ def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
             # group. Each trains alone, and one that fails again records its own error in
             # its own folder, as with any launcher.
             known = isinstance(error, (ConfigError, DataError))
-            log.warning(
+            _not_in_a_job_file(
+                logging.WARNING,
                 "jobs %s train alone: %s",
                 _span(nums),
                 error if known else f"{type(error).__name__}: {error}",
