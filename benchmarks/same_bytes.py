@@ -326,8 +326,11 @@ SCENARIOS.append(
 )
 
 
-def _env(tree: Path) -> dict[str, str]:
+def _env(tree: Path, cache: Path) -> dict[str, str]:
+    """The tree first on the path and a figure cache of its own (the decision boundary's
+    kept layers, NNEXP_CACHE_DIR), empty at the first scenario: each tree draws its own."""
     env = dict(os.environ, PYTHONPATH=str(tree), HYDRA_FULL_ERROR="0")
+    env["NNEXP_CACHE_DIR"] = str(cache)
     env.pop("PYTHONWARNINGS", None)
     return env
 
@@ -348,7 +351,7 @@ def run_scenario(scenario: Scenario, tree: Path, folder: Path) -> list[str]:
             cwd=folder,
             capture_output=True,
             text=True,
-            env=_env(tree),
+            env=_env(tree, folder.parent.parent / f"cache-{folder.parent.name}"),
             timeout=600,
         )
         outputs.append(
