@@ -139,3 +139,32 @@ def test_a_watcher_ended_while_writing_finishes_the_page_first(tmp_path, monkeyp
         if idle.is_alive():
             idle.kill()
     assert idle.exitcode == 0
+
+
+def test_the_stop_event_is_set_once_however_often_the_watcher_is_stopped(tmp_path):
+    """The sweep's end asks the watcher to stop, then stops it: SIGTERM may have ended it
+    holding the event's lock, so touching the event again would wait for ever."""
+
+    class Once:
+        def __init__(self):
+            self.calls = []
+
+        def set(self):
+            self.calls.append("set")
+
+        def terminate(self):
+            self.calls.append("terminate")
+
+        def join(self, timeout=None):
+            self.calls.append("join")
+
+        def is_alive(self):
+            return False
+
+    watcher = live.Watcher(tmp_path, 3600)
+    fake = Once()
+    watcher.process, watcher.stop_event = fake, fake
+    watcher.request_stop()
+    watcher.stop()
+    watcher.request_stop()
+    assert fake.calls == ["set", "terminate", "join"]

@@ -280,3 +280,14 @@ def test_progress_line_counts_from_one_and_names_hydras_job_number():
         resume.progress_line(4, 5, ok, 0, skipped=True)
         == "job 5 of 5 (#4): already finished (ok, objective 0.0123457); skipped"
     )
+
+
+def test_a_sweep_without_hydra_files_says_why_it_has_no_report(tmp_path):
+    """hydra.output_subdir=null: the jobs keep no .hydra/overrides.yaml, which the report
+    reads each job's setting from. The sweep's runs are complete; the report is not
+    written, in one line instead of a traceback."""
+    out, where = sweep(tmp_path, "seed=1,2", "epochs=5", "hydra.output_subdir=null")
+    assert "no sweep report: with hydra.output_subdir=null" in out
+    assert "Traceback" not in out
+    assert sorted(p.parent.name for p in where.glob("*/summary.json")) == ["0", "1"]
+    assert not (where / "report.html").exists()

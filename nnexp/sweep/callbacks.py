@@ -123,6 +123,14 @@ class SweepReport(Callback):
         if self.prefetch is not None:
             self.prefetch.stop()  # what it is reading is then in memory for the report
             self.prefetch = None
+        if OmegaConf.select(config, "hydra.output_subdir") is None:
+            stop_watcher()
+            log.warning(
+                "no sweep report: with hydra.output_subdir=null the job folders keep no "
+                ".hydra/overrides.yaml, which the report reads each job's setting from "
+                "(the run folders are complete)"
+            )
+            return
         from . import report
 
         try:

@@ -290,6 +290,11 @@ class Watcher:
         """End the watcher without waiting for it: a page it is writing is finished
         (see ``_Ending``), one it is building is dropped."""
         with self.lock:
+            if self.stopped:
+                # Once only: the process, terminated, may have died holding the event's
+                # lock (a SIGTERM while it woke from waiting on it); setting the event
+                # again would wait for that lock for ever.
+                return
             self.stopped = True
             self.timer.cancel()
             if self.process is None:
