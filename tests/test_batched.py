@@ -294,6 +294,7 @@ def test_the_sweepers_check_and_the_launch_compose_each_template_once():
         assert len({id(cfg) for cfg in launched}) == 10
 
 
+@pytest.mark.slow
 def test_nnexps_check_the_sweepers_check_and_the_launch_share_one_composition_per_job():
     # nnexp's sweep check builds every job first: with the batched launcher its configs
     # are the ones the sweeper's validation finds and the launch takes (edge/compose.py).

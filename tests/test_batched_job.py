@@ -220,6 +220,7 @@ def test_yaml_from_reused_entries_is_omegaconfs_text(data):
     assert not emitter.whole
 
 
+@pytest.mark.slow
 def test_a_jobs_plain_values_are_those_of_its_composed_config(hydra_sweep):
     # What the launch validates and groups (Composer.plain, the template's values with
     # the job's set) against the config Hydra composes for the job.

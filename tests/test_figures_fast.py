@@ -155,6 +155,7 @@ def curves_metrics(kind: str, scale: float):
     return frame
 
 
+@pytest.mark.slow
 def test_curves_blitted_on_kept_backgrounds_are_the_figure_drawn_afresh():
     # Runs alike and unlike in turn, so some are drawn onto a background kept from
     # another run (with its legend) and some make a new one: every PNG must be the bytes

@@ -789,6 +789,7 @@ def test_report_md_shows_the_boundaries_as_markdown_images_that_link_their_runs(
         assert "lr=" in alt
 
 
+@pytest.mark.slow
 def test_a_report_after_the_prefetch_is_the_report_without_it(tmp_path, monkeypatch):
     """The callback reads finished jobs while the others run (callbacks.Prefetch); the
     report it builds at the end is the one built from the folders, byte for byte, also

@@ -60,6 +60,7 @@ def test_a_180_job_seed_by_lr_sweep_opens_with_the_answer_and_a_settings_table(t
     assert len([ax for ax in curves.axes if ax.get_visible()]) == 18
 
 
+@pytest.mark.slow
 def test_twelve_categorical_values_are_strips_with_a_tick_each(tmp_path):
     activations = [f"act{n}" for n in range(12)]
     sweep = report_build.grid_sweep(tmp_path / "s", {"activation": activations}, seeds=3, rows=10)

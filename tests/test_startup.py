@@ -16,6 +16,7 @@ SHIPPED = [f"{group}={option}" for group in GROUPS for option in group_options(g
 ]
 
 
+@pytest.mark.slow
 def test_no_config_nnexp_ships_sets_the_run_mode():
     """The premise of skipping Hydra's mode probe: composed as the probe composes it, no
     option of any group sets hydra.mode."""
@@ -63,6 +64,7 @@ def test_the_mode_is_known_unless_the_command_line_can_set_it(argv, unset):
     assert mode_is_unset(argv) is unset
 
 
+@pytest.mark.slow
 def test_a_run_records_the_mode_hydra_gave_it(tmp_path):
     """Without the probe Hydra still adds hydra.mode=RUN to the overrides it records."""
     assert nnexp(tmp_path, "epochs=2").returncode == 0

@@ -282,6 +282,7 @@ def test_progress_line_counts_from_one_and_names_hydras_job_number():
     )
 
 
+@pytest.mark.slow
 def test_a_sweep_without_hydra_files_says_why_it_has_no_report(tmp_path):
     """hydra.output_subdir=null: the jobs keep no .hydra/overrides.yaml, which the report
     reads each job's setting from. The sweep's runs are complete; the report is not
