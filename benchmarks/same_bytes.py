@@ -70,6 +70,23 @@ def _write_csv(folder: Path) -> None:
 
 BASIC = "hydra/launcher=basic"
 
+
+def _write_big_csv(folder: Path) -> None:
+    """120 rows: a held-out split by default (``dataset.val_fraction=auto``)."""
+    (folder / "data.csv").write_text(
+        "a,b,kind\n"
+        + "".join(
+            f"{(i * 7) % 17 / 4:.2f},{(i * 11) % 19 / 5:.2f},{'ab'[(i * 5) % 9 > 4]}\n"
+            for i in range(120)
+        )
+    )
+
+
+def _write_spaced_csv(folder: Path) -> None:
+    _write_big_csv(folder)
+    (folder / "data.csv").rename(folder / "my data.csv")
+
+
 SCENARIOS = [
     Scenario("run_default", [_run()]),
     Scenario("run_red_blue", [["experiment=red_blue", "hydra.run.dir=run"]]),
@@ -86,7 +103,33 @@ SCENARIOS = [
     Scenario("run_diverges", [_run("lr=1000", "loss=mse", "activation=relu")]),
     Scenario("run_log_every", [_run("log_every=3", "dataset=xor", "model=deep")]),
     Scenario("run_bad_value", [_run("lr=-1")]),
+    Scenario("run_perceptron_sgd", [_run("model=perceptron", "optimizer=sgd")]),
+    Scenario(
+        "run_gaussians4_minibatch",
+        [_run("dataset=gaussians", "dataset.classes=4", "optimizer=minibatch")],
+    ),
+    Scenario("run_snapshots1", [_run("snapshots=1")]),
+    Scenario("run_snapshots2", [_run("snapshots=2", "dataset=xor")]),
+    Scenario("run_long", [["dataset=circles", "epochs=1500", "hydra.run.dir=run"]]),
+    Scenario("run_boolean_triples", [["experiment=boolean_triples", "hydra.run.dir=run"]]),
+    Scenario("run_gender_experiment", [["experiment=gender", "hydra.run.dir=run"]]),
+    Scenario("run_queries", [_run("'dataset.queries=[[0.5,0.5],[1,0]]'".strip("'"))]),
+    Scenario(
+        "run_csv_held_out",
+        [
+            _run(
+                "dataset=csv",
+                "dataset.path=data.csv",
+                "dataset.target=kind",
+                "dataset.standardize=true",
+                "early_stopping.patience=3",
+            )
+        ],
+        {0: _write_big_csv},
+    ),
+    Scenario("sweep_only_check", [_sweep("seed=0,1", "sweep_check=only")]),
 ]
+
 for launcher, tag in (([], "batched"), ([BASIC], "basic")):
     SCENARIOS += [
         Scenario(f"sweep_{tag}_seeds", [_sweep("seed=0,1,2", *launcher)]),
@@ -168,49 +211,6 @@ for launcher, tag in (([], "batched"), ([BASIC], "basic")):
         ),
         # enough jobs for the report's reading ahead while the sweep runs
         Scenario(f"sweep_{tag}_many", [_sweep("seed=range(12)", "snapshots=0", *launcher)]),
-    ]
-
-
-def _write_big_csv(folder: Path) -> None:
-    """120 rows: a held-out split by default (``dataset.val_fraction=auto``)."""
-    (folder / "data.csv").write_text(
-        "a,b,kind\n"
-        + "".join(
-            f"{(i * 7) % 17 / 4:.2f},{(i * 11) % 19 / 5:.2f},{'ab'[(i * 5) % 9 > 4]}\n"
-            for i in range(120)
-        )
-    )
-
-
-SCENARIOS += [
-    Scenario("run_perceptron_sgd", [_run("model=perceptron", "optimizer=sgd")]),
-    Scenario(
-        "run_gaussians4_minibatch",
-        [_run("dataset=gaussians", "dataset.classes=4", "optimizer=minibatch")],
-    ),
-    Scenario("run_snapshots1", [_run("snapshots=1")]),
-    Scenario("run_snapshots2", [_run("snapshots=2", "dataset=xor")]),
-    Scenario("run_long", [["dataset=circles", "epochs=1500", "hydra.run.dir=run"]]),
-    Scenario("run_boolean_triples", [["experiment=boolean_triples", "hydra.run.dir=run"]]),
-    Scenario("run_gender_experiment", [["experiment=gender", "hydra.run.dir=run"]]),
-    Scenario("run_queries", [_run("'dataset.queries=[[0.5,0.5],[1,0]]'".strip("'"))]),
-    Scenario(
-        "run_csv_held_out",
-        [
-            _run(
-                "dataset=csv",
-                "dataset.path=data.csv",
-                "dataset.target=kind",
-                "dataset.standardize=true",
-                "early_stopping.patience=3",
-            )
-        ],
-        {0: _write_big_csv},
-    ),
-    Scenario("sweep_only_check", [_sweep("seed=0,1", "sweep_check=only")]),
-]
-for launcher, tag in (([], "batched"), ([BASIC], "basic")):
-    SCENARIOS += [
         Scenario(
             f"sweep_{tag}_no_output_subdir",
             [_sweep("seed=0,1", "hydra.output_subdir=null", *launcher)],
@@ -261,16 +261,6 @@ for launcher, tag in (([], "batched"), ([BASIC], "basic")):
             ],
             {0: _write_big_csv},
         ),
-    ]
-
-
-def _write_spaced_csv(folder: Path) -> None:
-    _write_big_csv(folder)
-    (folder / "data.csv").rename(folder / "my data.csv")
-
-
-for launcher, tag in (([], "batched"), ([BASIC], "basic")):
-    SCENARIOS += [
         # per-job values interpolated: the folder from the overrides, the seed from the
         # job's number (the batched launcher's one config per template, mutated per job)
         Scenario(
