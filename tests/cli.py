@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +154,13 @@ def trained(data, hidden=(4,), epochs=200, lr=1.0, optimizer="gd", loss="sse", o
         validation=validation,
     )
     return net, params, history
+
+
+def wait_for(condition, seconds: float = 60.0, every: float = 0.05) -> bool:
+    """Whether ``condition()`` came true within ``seconds``, asked every ``every`` s."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False

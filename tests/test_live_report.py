@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nnexp.sweep import live, report
-from tests.cli import nnexp
+from tests.cli import nnexp, wait_for
 
 WINDOW = (1200, 900)  # the browser fixture's (conftest.py)
 
@@ -65,15 +65,6 @@ def test_the_fingerprint_changes_when_a_job_starts_or_finishes(sweep, tmp_path):
     assert live.fingerprint(sweep) != finished
 
 
-def _wait_for(predicate, seconds: float = 60.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _page(folder: Path) -> str:
     try:
         return (folder / "report.html").read_text()
@@ -84,9 +75,9 @@ def _page(folder: Path) -> str:
 def test_the_watcher_follows_the_jobs_and_stops(sweep, tmp_path):
     watcher = live.Watcher(sweep, 0.2)
     try:
-        assert _wait_for(lambda: 'data-done="2" data-running="1"' in _page(sweep))
+        assert wait_for(lambda: 'data-done="2" data-running="1"' in _page(sweep))
         (tmp_path / "summary-2.json").rename(sweep / "2" / "summary.json")
-        assert _wait_for(lambda: 'data-done="3" data-running="0"' in _page(sweep))
+        assert wait_for(lambda: 'data-done="3" data-running="0"' in _page(sweep))
     finally:
         watcher.stop()
     assert not watcher.process.is_alive()
@@ -106,9 +97,9 @@ def test_the_page_reloads_itself_in_a_browser(sweep, tmp_path, browser):
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     (tmp_path / "summary-2.json").rename(sweep / "2" / "summary.json")
     live.write_live(sweep, 1)
-    assert _wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '#live[data-done="3"]'), 20)
+    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '#live[data-done="3"]'), 20)
     report.build(sweep)  # the sweep ends: the next reload shows the final page
-    assert _wait_for(lambda: not browser.find_elements(By.ID, "live"), 20)
+    assert wait_for(lambda: not browser.find_elements(By.ID, "live"), 20)
     assert not browser.title.startswith("(running)")
 
 
@@ -131,7 +122,7 @@ def _reloads(browser, seconds: float) -> bool:
     """Whether the open page reloads within ``seconds``: a mark left on its window is
     gone after a reload."""
     browser.execute_script("window.notReloaded = true")
-    return _wait_for(lambda: not browser.execute_script("return window.notReloaded"), seconds)
+    return wait_for(lambda: not browser.execute_script("return window.notReloaded"), seconds)
 
 
 def test_a_page_whose_heartbeat_is_old_says_its_sweep_stopped_and_stays(sweep, browser):
@@ -145,7 +136,7 @@ def test_a_page_whose_heartbeat_is_old_says_its_sweep_stopped_and_stays(sweep, b
     assert browser.find_element(By.ID, "live").get_attribute("data-state") == "running"
     assert _reloads(browser, 10)
     page.write_text(live.live_page(sweep, 1, now=time.time() - 3600))
-    assert _wait_for(
+    assert wait_for(
         lambda: browser.find_elements(By.CSS_SELECTOR, '#live[data-state="stopped"]'), 10
     )
     banner = browser.find_element(By.ID, "live").text
@@ -180,13 +171,13 @@ def test_a_killed_sweeps_page_says_it_stopped_and_stops_reloading(tmp_path, brow
     )
     try:
         page = tmp_path / "sweep" / "report.html"
-        assert _wait_for(lambda: 'data-state="running"' in _page(page.parent), 120)
+        assert wait_for(lambda: 'data-state="running"' in _page(page.parent), 120)
         browser.get(page.as_uri())
         assert _reloads(browser, 10)  # the sweep runs: the page follows it
     finally:
         sweep.send_signal(signal.SIGKILL)  # no handler, no callback: only the watcher knows
         sweep.wait(30)
-    assert _wait_for(
+    assert wait_for(
         lambda: browser.find_elements(By.CSS_SELECTOR, '#live[data-state="stopped"]'), 30
     )
     banner = browser.find_element(By.ID, "live").text

@@ -8,6 +8,7 @@ import signal
 import time
 
 from nnexp.sweep import live
+from tests.cli import wait_for
 
 
 def _started_job(sweep_dir):
@@ -15,15 +16,6 @@ def _started_job(sweep_dir):
     hydra = sweep_dir / "0" / ".hydra"
     hydra.mkdir(parents=True)
     (hydra / "overrides.yaml").write_text("- lr=0.1\n")
-
-
-def _wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_a_sweep_that_ends_sooner_never_starts_the_watcher(tmp_path):
@@ -41,7 +33,7 @@ def test_the_watcher_starts_after_its_interval_and_writes_at_once(tmp_path):
     try:
         # Not started before its interval (a loaded machine may take longer to look).
         assert watcher.process is None or time.monotonic() - began >= 0.3
-        assert _wait_for(lambda: (tmp_path / "report.html").is_file())
+        assert wait_for(lambda: (tmp_path / "report.html").is_file())
         assert watcher.process is not None
         assert 'data-state="running"' in (tmp_path / "report.html").read_text()
     finally:
@@ -56,16 +48,16 @@ def test_a_watcher_still_starting_ignores_ctrl_c_and_stops_at_once(tmp_path):
     _started_job(tmp_path)
     watcher = live.Watcher(tmp_path, 0.05)
     try:
-        assert _wait_for(lambda: watcher.process is not None)
+        assert wait_for(lambda: watcher.process is not None)
         os.kill(watcher.process.pid, signal.SIGINT)  # while it imports nnexp
-        assert _wait_for(lambda: (tmp_path / "report.html").is_file())
+        assert wait_for(lambda: (tmp_path / "report.html").is_file())
         assert watcher.process.is_alive()
         assert watcher.process.exitcode is None
     finally:
         watcher.stop()
     assert not watcher.process.is_alive()
     starting = live.Watcher(tmp_path, 0.01)
-    assert _wait_for(lambda: starting.process is not None)
+    assert wait_for(lambda: starting.process is not None)
     starting.stop()
     assert starting.process is not None and not starting.process.is_alive()
     # The timer's thread gives SIGINT back to this process's threads.
@@ -116,7 +108,7 @@ def test_a_watcher_ended_while_writing_finishes_the_page_first(tmp_path, monkeyp
     )
     process.start()
     try:
-        assert _wait_for(lambda: (tmp_path / "writing").is_file())
+        assert wait_for(lambda: (tmp_path / "writing").is_file())
         os.kill(process.pid, signal.SIGTERM)  # mid-write
         (tmp_path / "go").touch()
         process.join(60)
@@ -132,7 +124,7 @@ def test_a_watcher_ended_while_writing_finishes_the_page_first(tmp_path, monkeyp
     idle = context.Process(target=live.watch, args=(str(sweep), 30, context.Event(), os.getpid()))
     idle.start()  # writes its first page at once, then waits 30 s
     try:
-        assert _wait_for(lambda: (sweep / "report.html").is_file())
+        assert wait_for(lambda: (sweep / "report.html").is_file())
         os.kill(idle.pid, signal.SIGTERM)
         idle.join(60)
     finally:
