@@ -9,6 +9,7 @@ hold ``=`` and flags start with ``-``, so a subcommand's name cannot be mistaken
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 
@@ -66,6 +67,9 @@ def train(argv: list[str]) -> None:
     errors.install()  # Hydra's own failures as one line each
     # Hydra reads sys.argv itself; the program name it shows is nnexp's.
     sys.argv = ["nnexp", *argv]
+    # The modules imported so far live as long as the process: out of the collector's
+    # reach, its full collections during the run walk only what the run makes.
+    gc.freeze()
     with known_mode(argv), lean_plugins(argv):
         hydra_main()
 
@@ -83,3 +87,8 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"\nnnexp: {INTERRUPTED}", file=sys.stderr)
         sys.exit(130)  # 128 + SIGINT, as a shell reports it
+    finally:
+        # At exit Python collects every object once more, which the OS frees anyway: a
+        # fifth of a short run's time. Frozen, they are left to the OS; exit handlers
+        # (logging's flush, the pools' joins) still run.
+        gc.freeze()
