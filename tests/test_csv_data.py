@@ -214,6 +214,23 @@ def test_single_class(tmp_path):
     assert "column 'label'" in message and "one class ('a')" in message and "3 rows" in message
 
 
+def test_a_quantity_as_target_is_refused_not_trained_as_dozens_of_classes(tmp_path):
+    """Prices or measurements (a regression target) would become a class per value,
+    a row or two each: a run that reports ok and learns nothing."""
+    rng = np.random.default_rng(0)
+    x = rng.random(200)
+    rows = [f"{a:.3f},{100 + 50 * a + rng.normal(0, 3):.0f}" for a in x]
+    path = write(tmp_path, "x,price\n" + "\n".join(rows) + "\n")
+    message = error_of(path, "price")
+    assert "target column 'price' has" in message and "different numbers in 200 rows" in message
+    assert "looks like a quantity to predict" in message and "dataset.target" in message
+    # Ten digit classes of few rows each, and a few float-coded classes, still load.
+    digits = "x,digit\n" + "".join(f"{i},{i % 10}\n" for i in range(30))
+    assert len(load_csv(write(tmp_path, digits, "digits.csv"), "digit").class_names) == 10
+    halves = "x,grade\n" + "".join(f"{i},{(i % 3) / 2}\n" for i in range(9))
+    assert load_csv(write(tmp_path, halves, "halves.csv"), "grade").class_names == ["0", "0.5", "1"]
+
+
 def test_not_utf8(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("x,label\n1,caf\xe9\n2,b\n".encode("latin-1"))

@@ -14,6 +14,9 @@ Choices worth knowing:
 - Class names are the sorted distinct target values as text; when every label is a
   number they are sorted as numbers (``2`` before ``10``) and written without a
   trailing ``.0``, so labels 0/1 become class names ``"0"``/``"1"``.
+- A number target with more than ``QUANTITY_CLASSES`` values and under 5 rows a class is
+  refused as a quantity to predict (a regression target), not silently trained as dozens
+  of classes that nothing can learn.
 - A quoted value spanning several lines makes later line numbers one short a line.
 
 pandas is imported here and only here: the numeric core never sees it.
@@ -31,6 +34,9 @@ from ..core.data import DataError, Dataset, with_queries
 
 MISSING = {"", "na", "n/a", "nan", "null"}
 FIRST_LINE = 2  # the header is line 1
+# A number target with more classes than this, and under 5 rows a class on average, is
+# a quantity to predict (nnexp classifies): ten digits pass, a column of prices does not.
+QUANTITY_CLASSES = 10
 
 
 def load_csv(
@@ -214,6 +220,15 @@ def _classes(path: str, column, target: str, n: int) -> tuple[np.ndarray, list[s
             f"{path}: target column {target!r} has a different value in each of its {n} "
             "rows, one class a row: is it an id column? Give the class column as "
             "dataset.target"
+        )
+    if numbers.notna().all() and len(names) > QUANTITY_CLASSES and n < 5 * len(names):
+        # A measured quantity (a price, a temperature) read as classes: dozens of classes
+        # of a row or two each, which a classifier cannot learn and reports as ok.
+        raise DataError(
+            f"{path}: target column {target!r} has {len(names)} different numbers in {n} "
+            f"rows ({n / len(names):.1f} rows a class): it looks like a quantity to "
+            "predict, and nnexp trains classifiers: give a column of class labels as "
+            "dataset.target, or bin this one into a few classes"
         )
     if len(names) < 2:
         raise DataError(
