@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from cli import nnexp, only_run, quick_first, run_dirs, summary
 
+from nnexp.edge.cli import SUBCOMMANDS
 from nnexp.edge.config import CONSTRAINTS, LAUNCHER_PLUGINS
 
 RED_BLUE_W1 = [
@@ -197,6 +198,11 @@ def test_help_lists_groups_and_hydra_flags_work(tmp_path):
     for group in ("dataset:", "model:", "optimizer:", "experiment:"):
         assert group in help_text
     assert "xor" in help_text and "adam" in help_text
+    # The subcommands are found from the help, each with a help of its own.
+    for command in SUBCOMMANDS:
+        assert re.search(rf"^  nnexp {command} ", help_text, re.M), command
+        usage = nnexp(tmp_path, command, "--help")
+        assert usage.returncode == 0 and f"nnexp {command}" in usage.stdout, command
     # Allowed values come from the one table the checks use, launchers included.
     allowed = help_text.split("== Allowed values ==")[1]
     for key, constraint in CONSTRAINTS.items():

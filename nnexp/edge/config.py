@@ -224,7 +224,10 @@ CONSTRAINTS: dict[str, Constraint] = {
 
 # hydra/launcher options that need no plugin package: Hydra's own, and nnexp's (the
 # hydra_plugins/nnexp_batched_launcher package).
-BUILTIN_LAUNCHERS = {"basic": "one job after another", "batched": "stacked replicas, one process"}
+BUILTIN_LAUNCHERS = {
+    "basic": "one job after another",
+    "batched": "the default for -m: stacked replicas, parallel writers",
+}
 
 
 def allowed_values() -> str:
