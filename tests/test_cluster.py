@@ -385,7 +385,7 @@ def test_a_launcher_whose_plugin_is_missing_names_the_extra(monkeypatch):
         ConfigError,
         match=r"hydra/launcher=slurm needs hydra-submitit-"
         r"launcher, which is not installed: pip install "
-        r'-e "\.\[slurm\]"',
+        r'"nnexp\[slurm\]"',
     ):
         check_launcher("slurm")
     check_launcher("batched")  # nnexp's own

@@ -336,7 +336,7 @@ def check_launcher(name: str) -> None:
     if plugin is not None and find_spec(f"hydra_plugins.{plugin}") is None:
         raise ConfigError(
             f"hydra/launcher={name} needs {plugin.replace('_', '-')}, which is "
-            f'not installed: pip install -e ".[{extra}]"'
+            f'not installed: pip install "nnexp[{extra}]"'
         )
 
 
@@ -357,7 +357,7 @@ def check_sweeper(key: str, value) -> None:
     if value is not None and find_spec(f"hydra_plugins.{plugin}") is None:
         raise ConfigError(
             f"{key}={value} needs the Optuna sweeper ({plugin.replace('_', '-')}), which "
-            f'is not installed: pip install -e ".[{extra}]" (nnexp\'s {extra} extra)'
+            f'is not installed: pip install "nnexp[{extra}]" (nnexp\'s {extra} extra)'
         )
 
 
