@@ -838,3 +838,27 @@ def test_a_report_after_the_prefetch_is_the_report_without_it(tmp_path, monkeypa
             fresh / name
         ).read_text(), name
     assert (copy / "curves.png").read_bytes() != (sweep / "curves.png").read_bytes()
+
+
+@pytest.mark.parametrize("settings", [1, 2])
+def test_the_curves_title_fits_a_figure_of_one_or_two_panels(tmp_path, settings):
+    # Found: a seed sweep of one setting cut its title at both edges of its one panel.
+    lrs = ["1", "0.1"][:settings]
+    sweep = make_sweep(tmp_path / "s", [f"lr={','.join(lrs)}", "seed=range(3)"])
+    n = 0
+    for lr in lrs:
+        for seed in range(3):
+            status = "diverged" if n == 1 else "ok"
+            make_job(sweep, n, [f"lr={lr}", f"seed={seed}"], loss=0.1 + n, status=status)
+            n += 1
+    swept = table.collect(sweep)
+    fig = figures.curves_figure(swept, table.settings_table(swept))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle
+    box = title.get_window_extent(renderer)
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+    assert "each seed thin, median bold" in title.get_text().replace("\n", " ")
+    for ax in fig.axes:  # and the panels' own titles sit below it
+        if ax.get_visible():
+            assert not box.overlaps(ax.title.get_window_extent(renderer))

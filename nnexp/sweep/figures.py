@@ -21,6 +21,7 @@ import io
 import logging
 import math
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -35,6 +36,7 @@ log = logging.getLogger("nnexp")
 DPI = 100
 MAX_PANELS = 36  # curve panels (settings) drawn, best first
 MAX_HEATMAP = 12  # values a side, at most, for the heatmap to stay readable
+TITLE_CHARS_PER_INCH = 11  # a bold 10 pt title: about 12 characters an inch, and a margin
 MAX_LINES = 20  # more combinations of the other parameters than this: one marginal line
 CAPTIONS = {
     "curves.png": "Learning curves, a panel per setting (best first): every seed thin, the median bold",
@@ -238,9 +240,21 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
     two_lines = any("\n" in h for h in heads.values())
     # A fixed layout: constrained layout measures every tick of every panel, which at
     # 36 panels costs more than drawing them.
-    width, height = 2.6 * cols + 0.9, (2.15 if two_lines else 2.0) * rows + 1.0
+    width = 2.6 * cols + 0.9
+    title = f"{sweep.short} per epoch, a panel per setting"
+    if sweep.seeded:
+        title += ": each seed thin, median bold"
+    if shown_all > n:
+        title += f" (best {n} of {shown_all} settings)"
+    if any(d for _, lines in panels for _, d in lines):
+        title += "; red dashed: diverged"
+    # Wrapped to the figure's width: one or two panels are narrower than the title.
+    title_lines = textwrap.wrap(title, max(24, int(width * TITLE_CHARS_PER_INCH)))
+    if scale.note:
+        title_lines.append(scale.note)
+    height = (2.15 if two_lines else 2.0) * rows + 1.0 + 0.2 * (len(title_lines) - 1)
     fig = _figure(width, height, layout=None)
-    top = 0.75 + (0.2 if scale_note_lines(scale) else 0)
+    top = 0.75 + 0.2 * (len(title_lines) - 1)
     fig.subplots_adjust(
         left=0.7 / width,
         right=1 - 0.15 / width,
@@ -286,16 +300,7 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
         ax.set_xlabel("epoch", fontsize=8)
     for ax in axes[::cols]:
         ax.set_ylabel(sweep.short, fontsize=8)
-    title = f"{sweep.short} per epoch, a panel per setting"
-    if sweep.seeded:
-        title += ": each seed thin, median bold"
-    if shown_all > n:
-        title += f" (best {n} of {shown_all} settings)"
-    if any(d for _, lines in panels for _, d in lines):
-        title += "; red dashed: diverged"
-    if scale.note:
-        title += f"\n{scale.note}"
-    fig.suptitle(title, fontweight="bold", fontsize=10)
+    fig.suptitle("\n".join(title_lines), fontweight="bold", fontsize=10)
     return fig
 
 
