@@ -160,3 +160,34 @@ def test_the_stop_event_is_set_once_however_often_the_watcher_is_stopped(tmp_pat
     watcher.stop()
     watcher.request_stop()
     assert fake.calls == ["set", "terminate", "join"]
+
+
+def _waits_on(stop, ready) -> None:
+    """The watcher's wait between looks, with its SIGTERM handler, and nothing else."""
+    signal.signal(signal.SIGTERM, live._Ending.on_term)
+    ready.set()
+    while not stop.wait(0.0005):
+        pass
+
+
+def test_a_watcher_ended_while_woken_ends_quietly(tmp_path):
+    """Found with hydra/launcher=ray_local: at the sweep's end the watcher printed
+    "Process nnexp-live-report: ... ValueError: semaphore or lock released too many
+    times" and exited 1. The end sets the stop event, which wakes it, and SIGTERM then
+    landed inside the event's wait, whose cleanup broke on the exception. Here the
+    watcher's wait is woken and ended that way sixty times (about one in twelve broke)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    codes = []
+    for _ in range(60):
+        stop, ready = context.Event(), context.Event()
+        process = context.Process(target=_waits_on, args=(stop, ready))
+        process.start()
+        assert ready.wait(30)
+        time.sleep(0.002)
+        stop.set()
+        process.terminate()
+        process.join(30)
+        codes.append(process.exitcode)
+    assert codes == [0] * 60

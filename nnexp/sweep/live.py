@@ -179,7 +179,10 @@ class _Ending:
         if cls.writing:
             cls.asked = True
             return
-        raise SystemExit(0)
+        # Not an exception: the signal may land inside the stop event's wait, just woken
+        # by the sweep's end, whose cleanup then fails on it ("semaphore or lock released
+        # too many times", a traceback and exit 1). Between pages there is nothing to undo.
+        os._exit(0)
 
     @classmethod
     @contextlib.contextmanager
