@@ -217,3 +217,35 @@ def test_the_watchers_remembered_reads_give_the_same_page_and_see_replaced_files
     changed = live.live_page(sweep, 2, now=1.0)
     assert changed != first and reads == [metrics]
     assert changed == fresh()
+
+
+def test_a_sweep_stopped_by_ctrl_c_leaves_a_page_that_says_so(tmp_path):
+    """Found trying the README: after Ctrl-C the page kept saying "Sweep running" with the
+    counts of its last build, and reloaded, until its heartbeat went stale a minute on.
+    Ctrl-C reaches the whole process group; the watcher ignores it, and the sweep asks it
+    for the stopped page before it ends."""
+    import os
+    import signal
+
+    from tests.cli import started
+
+    sweep = started(
+        tmp_path,
+        *("-m", "lr=0.1,1,10", "epochs=1000000", "hydra/launcher=basic"),
+        *("hydra.sweep.dir=sweep", "hydra.callbacks.sweep_report.live_every=0.5"),
+    )
+    try:
+        assert wait_for(lambda: 'data-state="running"' in _page(tmp_path / "sweep"), 120)
+        os.killpg(sweep.pid, signal.SIGINT)
+        _, err = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+    assert sweep.returncode == 130, err
+    assert "Traceback" not in err
+    page = _page(tmp_path / "sweep")
+    assert 'data-state="stopped"' in page and "Sweep running" not in page
+    assert (
+        f"The sweep stopped (its process, pid {sweep.pid}, is gone): 0 done, 1 unfinished" in page
+    )
+    assert "<title>(stopped) " in page

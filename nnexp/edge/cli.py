@@ -9,6 +9,7 @@ hold ``=`` and flags start with ``-``, so a subcommand's name cannot be mistaken
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 from collections.abc import Callable
@@ -86,6 +87,12 @@ def main(argv: list[str] | None = None) -> None:
         from .errors import INTERRUPTED
 
         print(f"\nnnexp: {INTERRUPTED}", file=sys.stderr)
+        live = sys.modules.get("nnexp.sweep.live")  # loaded: a sweep with a live page
+        # Its page says the sweep stopped, and stops reloading (a second Ctrl-C leaves
+        # that to the page's heartbeat).
+        if live is not None:
+            with contextlib.suppress(KeyboardInterrupt):
+                live.interrupted()
         sys.exit(130)  # 128 + SIGINT, as a shell reports it
     finally:
         # At exit Python collects every object once more, which the OS frees anyway: a

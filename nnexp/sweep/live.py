@@ -13,7 +13,8 @@ the final report, which does not reload.
 
 A killed sweep must not leave a page that reloads for ever. When the process that
 started the watcher is gone, the watcher writes the page once more, saying the sweep
-stopped, without the reload, and ends. Should the watcher die too (the whole process
+stopped, without the reload, and ends; an interrupted sweep (Ctrl-C, SIGTERM: the end
+callback never runs) asks it for that page before it exits (``interrupted``). Should the watcher die too (the whole process
 group killed, the machine stopped), the page itself knows: the watcher rewrites it at
 least every ``BEAT`` seconds with a heartbeat (the time, in the banner's
 ``data-heartbeat``), and the page's script reloads only while that is younger than
@@ -204,11 +205,21 @@ def _write(folder: Path, html: str) -> str:
     return html
 
 
-def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
-    """The watcher process's loop (see the module docstring)."""
-    # Ctrl-C reaches the whole process group: the sweep handles it and stops this
-    # process (or this process sees its parent gone); a traceback here would only add
-    # lines to the one the command prints. It was blocked while this process started.
+def _say_stopped(folder: Path, every: float, parent: int, html: str | None) -> None:
+    """The stopped page, once there is a page at all (a build that fails is left)."""
+    if html is not None:
+        try:
+            _write(folder, live_page(folder, every, stopped=parent))
+        except Exception as error:
+            log.debug("live report: %s", error)
+
+
+def watch(sweep_dir: str, every: float, stop, parent: int, gone=None) -> None:
+    """The watcher process's loop (see the module docstring). ``stop`` set ends it;
+    ``gone`` set with it (the sweep was interrupted) writes the stopped page first."""
+    # Ctrl-C reaches the whole process group: the sweep handles it and asks this process
+    # for the stopped page (or this process sees its parent gone); a traceback here would
+    # only add lines to the one the command prints. It was blocked while this started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     signal.signal(signal.SIGTERM, _Ending.on_term)
@@ -224,11 +235,7 @@ def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
     while not stop.wait(wait):
         wait = tick
         if os.getppid() != parent:  # the sweep was killed: say so, once, and end
-            if html is not None:
-                try:
-                    _write(folder, live_page(folder, every, stopped=parent))
-                except Exception as error:
-                    log.debug("live report: %s", error)
+            _say_stopped(folder, every, parent, html)
             return
         try:
             clock = time.monotonic()
@@ -243,6 +250,8 @@ def watch(sweep_dir: str, every: float, stop, parent: int) -> None:
                 written = clock
         except Exception as error:  # a page that fails now may build later; never crash
             log.debug("live report: %s", error)
+    if gone is not None and gone.is_set():
+        _say_stopped(folder, every, parent, html)
 
 
 class Watcher:
@@ -258,11 +267,13 @@ class Watcher:
         self.parent = os.getpid()
         self.process: multiprocessing.process.BaseProcess | None = None
         self.stop_event: Any = None
+        self.gone_event: Any = None
         self.lock = threading.Lock()  # start (the timer's thread) against stop (the sweep's)
         self.stopped = False
         self.timer = threading.Timer(every, self.start)
         self.timer.daemon = True  # a sweep never waits for it to end
         self.timer.start()
+        RUNNING.add(self)
 
     def start(self) -> None:
         """Start the watcher process, unless the sweep has ended meanwhile."""
@@ -270,10 +281,10 @@ class Watcher:
             if self.stopped:
                 return
             context = multiprocessing.get_context("spawn")
-            self.stop_event = context.Event()
+            self.stop_event, self.gone_event = context.Event(), context.Event()
             process = context.Process(
                 target=watch,
-                args=(self.sweep_dir, self.every, self.stop_event, self.parent),
+                args=(self.sweep_dir, self.every, self.stop_event, self.parent, self.gone_event),
                 name="nnexp-live-report",
                 daemon=True,
             )
@@ -299,6 +310,7 @@ class Watcher:
                 # again would wait for that lock for ever.
                 return
             self.stopped = True
+            RUNNING.discard(self)
             self.timer.cancel()
             if self.process is None:
                 return
@@ -318,3 +330,31 @@ class Watcher:
             if self.process.is_alive():
                 self.process.terminate()
                 self.process.join(5)
+
+    def interrupt(self, timeout: float = 30.0) -> None:
+        """The sweep was interrupted (Ctrl-C, SIGTERM): have the watcher write the
+        stopped page, wait for it, and end it. Its SIGINT ignored, it is still there."""
+        with self.lock:
+            if self.stopped:
+                return
+            self.stopped = True
+            RUNNING.discard(self)
+            self.timer.cancel()
+            if self.process is None:
+                return
+            self.gone_event.set()
+            self.stop_event.set()
+            self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.terminate()
+
+
+# The watchers of the sweeps this process runs and has not ended: an interrupted command
+# asks each for its stopped page (``interrupted``), the sweep's end callback never runs.
+RUNNING: set[Watcher] = set()
+
+
+def interrupted() -> None:
+    """The command was interrupted: every live page says its sweep stopped."""
+    for watcher in list(RUNNING):
+        watcher.interrupt()
