@@ -105,9 +105,17 @@ def test_failed_run_says_why(tmp_path):
 
 
 def test_a_broken_model_file(tmp_path):
+    # Found: NumPy took it for a pickle, and the line said to load it unsafely.
     (tmp_path / "model.npz").write_bytes(b"not a zip")
     line = one_error_line(predict(tmp_path, ".", "1"))
-    assert "cannot read model.npz" in line
+    assert "model file is damaged: model.npz: not a .npz archive" in line
+    assert "pickle" not in line
+    (tmp_path / "model.npz").write_bytes(b"")
+    line = one_error_line(predict(tmp_path, ".", "1"))
+    assert "model file is damaged: model.npz: not a .npz archive" in line and "empty" in line
+    (tmp_path / "model.npz").write_bytes(b"PK\x03\x04 and then nothing")  # cut short
+    line = one_error_line(predict(tmp_path, ".", "1"))
+    assert "model file is damaged: model.npz: not a complete .npz archive" in line
 
 
 @pytest.mark.slow

@@ -27,7 +27,16 @@ import numpy as np
 
 from ..core.data import DataError
 from ..run import environment
-from ..run.artifacts import HYDRA_CONFIG, METRICS, MODEL, PREDICTIONS, SUMMARY, read_summary
+from ..run.artifacts import (
+    HYDRA_CONFIG,
+    METRICS,
+    MODEL,
+    PREDICTIONS,
+    SUMMARY,
+    DamagedModel,
+    open_npz,
+    read_summary,
+)
 from ..run.setup import ConfigError
 from ..sweep.resume import COSMETIC
 
@@ -186,7 +195,7 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 def compare_npz(name: str, old_path: Path, new_path: Path) -> str | None:
     """The first array (in the file's order) and index where two .npz files differ."""
-    with np.load(old_path) as old, np.load(new_path) as new:
+    with open_npz(old_path) as old, open_npz(new_path) as new:
         if sorted(old.files) != sorted(new.files):
             return f"{name}: arrays differ: recorded {', '.join(old.files)}; re-run {', '.join(new.files)}"
         for key in old.files:
@@ -222,6 +231,8 @@ def compare_files(run_dir: Path, rerun_dir: Path) -> list[str]:
                     found[name] = compare_npz(name, old, new)
                 else:
                     found[name] = compare_csv(name, old, new, skip)
+            except DamagedModel as error:  # not a .npz archive at all
+                found[name] = f"{name}: damaged: {error}"
             except Exception as error:  # a truncated or foreign file
                 found[name] = f"{name}: cannot read it: {type(error).__name__}: {error}"
     differing = [name for name, line in found.items() if line]

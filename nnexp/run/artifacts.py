@@ -162,12 +162,33 @@ class DamagedModel(ValueError):
     """A model file whose parts do not fit together (edited, truncated or foreign)."""
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # a .npz file is a zip archive of .npy arrays
+
+
+def open_npz(path: Path):
+    """``np.load`` of a file that must be a .npz archive. Anything else raises
+    ``DamagedModel`` saying so: NumPy would take a text or foreign file for a pickle and
+    suggest loading it unsafely (``allow_pickle``), which is no advice for a model file."""
+    import zipfile
+
+    with open(path, "rb") as f:
+        head = f.read(len(ZIP_MAGIC))
+    if head != ZIP_MAGIC:
+        raise DamagedModel(
+            "not a .npz archive (NumPy's zip of arrays)" + ("" if head else ": the file is empty")
+        )
+    try:
+        return np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, ValueError) as error:
+        raise DamagedModel(f"not a complete .npz archive ({error})") from None
+
+
 def load_model(path: Path) -> tuple[Network, Params, dict]:
     """-> (network, parameters, meta with feature/class names, shift and scale).
 
     Raises ``DamagedModel`` (one line, naming the part) when the file's arrays and its
     meta do not describe one usable network, so no prediction is made from one."""
-    with np.load(path, allow_pickle=False) as f:
+    with open_npz(path) as f:
         if "meta" not in f.files:
             raise DamagedModel("no meta entry (the network's description)")
         try:
