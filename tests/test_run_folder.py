@@ -280,3 +280,38 @@ def test_the_progress_bar_leaves_no_stale_line_at_a_terminal(tmp_path):
         assert "%|" not in line, lines  # nothing of the bar stays on screen
     training = [line for line in lines if "training [2, 4, 1]" in line]
     assert len(training) == 1 and training[0].startswith("["), lines
+
+
+def _ended(reason: str, stopped_at: int, best_epoch: int | None, restored: bool) -> dict:
+    messages = {
+        "early_stopping": f"no val_loss improvement for 100 epochs after epoch {best_epoch}",
+        "epochs": f"ran all {stopped_at} epochs",
+    }
+    return {
+        "stop_reason": reason,
+        "stop_message": messages[reason],
+        "stopped_at": stopped_at,
+        "best_epoch": best_epoch,
+        "restored_best": restored,
+        "monitor": "val_loss" if best_epoch is not None else None,
+    }
+
+
+def test_the_stop_line_says_what_happened_and_nothing_that_did_not():
+    """Found: a run with a held-out split that ran every epoch logged "stopped at epoch
+    200 (ran all 200 epochs); weights of epoch 200 restored": nothing stopped and nothing
+    was restored."""
+    from nnexp.run.execute import stop_line
+
+    assert stop_line(_ended("early_stopping", 449, 349, True)) == (
+        "stopped at epoch 449 (no val_loss improvement for 100 epochs after epoch 349); "
+        "weights of epoch 349 restored"
+    )
+    assert stop_line(_ended("early_stopping", 449, 349, False)) == (
+        "stopped at epoch 449 (no val_loss improvement for 100 epochs after epoch 349)"
+    )
+    assert stop_line(_ended("epochs", 200, 200, True)) is None
+    assert stop_line(_ended("epochs", 300, 250, True)) == (
+        "ran all 300 epochs; weights of epoch 250 restored (best val_loss)"
+    )
+    assert stop_line(_ended("epochs", 300, None, False)) is None

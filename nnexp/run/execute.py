@@ -166,15 +166,9 @@ def run(
             history.diverged_at,
             summary["final"]["loss"],
         )
-    if summary["stop_reason"] == "early_stopping" or summary["restored_best"]:
-        log.info(
-            "stopped at epoch %d (%s)%s",
-            summary["stopped_at"],
-            summary["stop_message"],
-            f"; weights of epoch {summary['best_epoch']} restored"
-            if summary["restored_best"]
-            else "",
-        )
+    line = stop_line(summary)
+    if line:
+        log.info("%s", line)
     write_run(Path(out_dir), setup, history, summary)
     log.info(
         "%s after %d epochs: loss %.6g, accuracy %.4f (%.2f s)",
@@ -185,6 +179,20 @@ def run(
         summary["train_seconds"],
     )
     return summary
+
+
+def stop_line(summary: dict) -> str | None:
+    """The log line on how training ended, when there is more to say than "ok after N
+    epochs": an early stop, or the weights of an earlier epoch kept."""
+    restored = summary["restored_best"] and summary["best_epoch"] != summary["stopped_at"]
+    kept = f"weights of epoch {summary['best_epoch']} restored"
+    if summary["stop_reason"] == "early_stopping":
+        return f"stopped at epoch {summary['stopped_at']} ({summary['stop_message']})" + (
+            f"; {kept}" if summary["restored_best"] else ""
+        )
+    if restored:  # every epoch ran, and an earlier one is kept: its best monitored value
+        return f"{summary['stop_message']}; {kept} (best {summary['monitor']})"
+    return None
 
 
 def summarize(history: History, has_validation: bool) -> dict:
