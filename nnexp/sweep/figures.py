@@ -629,7 +629,10 @@ def history_figure(sweep: Sweep, settings: pd.DataFrame):
             clip_on=False,
             label="diverged or failed",
         )
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_xlabel("trial (job number)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trial 2.5 is no trial
     ax.set_ylabel(sweep.short)
     ax.grid(True, alpha=0.3)
     fig.legend(loc="outside right upper", fontsize="small")
@@ -689,7 +692,12 @@ def slices_figure(sweep: Sweep, settings: pd.DataFrame):
         ax.set_ylabel(sweep.short)
     for ax in axes[len(params) :]:
         ax.set_visible(False)
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[: len(params)]), label="trial")
+    bar = fig.colorbar(
+        ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[: len(params)]), label="trial"
+    )
+    from matplotlib.ticker import MaxNLocator
+
+    bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     title = f"{sweep.short} against each searched parameter"
     if scale.note:
         title += f"\n{scale.note}"
