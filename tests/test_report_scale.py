@@ -31,7 +31,10 @@ def test_a_36_job_grid_gets_a_panel_a_setting_a_heatmap_and_boundaries_in_its_or
     curves = figures.curves_figure(swept, settings)
     panels = [ax for ax in curves.axes if ax.get_visible()]
     assert len(panels) == 36
-    assert panels[0].get_title(loc="left").startswith("#1 lr=0.001 model.hidden=[2]")
+    # Ranked "1.", not "#1": "#N" names job N's folder everywhere else (found: panel
+    # "#1 lr=1 activation=tanh" was job 7's, and job 1 another setting).
+    assert panels[0].get_title(loc="left").startswith("1. lr=0.001 model.hidden=[2]")
+    assert "best first" in curves._suptitle.get_text()
     heatmap = figures.heatmap_figure(swept, settings).axes[0]
     assert heatmap.images[0].get_array().shape == (6, 6)
     page = (sweep / "report.html").read_text()

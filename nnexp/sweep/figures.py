@@ -241,7 +241,7 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
     # A fixed layout: constrained layout measures every tick of every panel, which at
     # 36 panels costs more than drawing them.
     width = 2.6 * cols + 0.9
-    title = f"{sweep.short} per epoch, a panel per setting"
+    title = f"{sweep.short} per epoch, a panel per setting, best first"
     if sweep.seeded:
         title += ": each seed thin, median bold"
     if shown_all > n:
@@ -305,10 +305,11 @@ def curves_figure(sweep: Sweep, settings: pd.DataFrame):
 
 
 def _panel_title(sweep: Sweep, row) -> str:
-    """``#rank setting`` (a search adds its trial), numbers to 3 digits, on two lines
-    (cut short on the second) when one does not fit a small panel."""
+    """``rank. setting`` (a search adds its trial), numbers to 3 digits, on two lines
+    (cut short on the second) when one does not fit a small panel. The rank is written
+    ``1.``, not ``#1``: ``#N`` is Hydra's job number everywhere else (logs, folders)."""
     words = [f"{k}={_short(row[k])}" for k in sweep.settings] or ["the only setting"]
-    head = f"#{row['rank']}" + (f" (trial {row['job_list'][0]})" if sweep.search else "")
+    head = f"{row['rank']}." + (f" (trial {row['job_list'][0]})" if sweep.search else "")
     lines = [head]
     for word in words:
         if len(lines[-1]) + 1 + len(word) <= 36 or len(lines) == 1 and lines[-1] == head:
