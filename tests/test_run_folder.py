@@ -315,3 +315,33 @@ def test_the_stop_line_says_what_happened_and_nothing_that_did_not():
         "ran all 300 epochs; weights of epoch 250 restored (best val_loss)"
     )
     assert stop_line(_ended("epochs", 300, None, False)) is None
+
+
+def test_a_run_that_learned_nothing_says_so():
+    """Found: lr=1000 on the spiral ended at loss 17.3 from 0.80 untrained, accuracy
+    50%, and said only "ok". The warning compares the final training loss (the restored
+    epoch's, when one is restored) with epoch 0's."""
+    from nnexp.core.train import History
+    from nnexp.run.execute import learned_nothing
+
+    def ran(losses: list[float], status: str = "ok") -> tuple[History, dict]:
+        history = History()
+        for epoch, loss in enumerate(losses):
+            history.append(epoch * 10, {"loss": loss})
+        return history, {"status": status, "final": {"loss": losses[-1]}}
+
+    line = learned_nothing(*ran([0.798377, 3.0, 17.2694]))
+    assert line is not None
+    assert "ended at 17.2694, no lower than the untrained network's 0.798377" in line
+    assert "learned nothing" in line
+    assert learned_nothing(*ran([0.7, 0.7])) is not None  # the weights of epoch 0 kept
+    assert learned_nothing(*ran([0.7, 0.69])) is None
+    assert learned_nothing(*ran([0.7, float("nan")], status="diverged")) is None
+
+
+@pytest.mark.slow
+def test_the_warning_reaches_the_terminal_and_the_run_stays_ok(tmp_path):
+    result = nnexp(tmp_path, "lr=1000", "activation=relu", "dataset=spiral", "epochs=50")
+    assert result.returncode == 0, result.stderr
+    assert "[WARNING] - the training loss ended at" in result.stdout
+    assert summary(only_run(tmp_path))["status"] == "ok"

@@ -178,7 +178,25 @@ def run(
         summary["final"]["accuracy"],
         summary["train_seconds"],
     )
+    warning = learned_nothing(history, summary)
+    if warning:
+        log.warning("%s", warning)
     return summary
+
+
+def learned_nothing(history: History, summary: dict) -> str | None:
+    """A warning when an ok run's training loss ended no lower than the untrained
+    network's (epoch 0): it says ok, and would otherwise not say it learned nothing."""
+    if summary["status"] != "ok" or not history.epochs or history.epochs[0] != 0:
+        return None
+    start, end = float(history.columns["loss"][0]), summary["final"]["loss"]
+    if not end >= start:
+        return None
+    return (
+        f"the training loss ended at {end:.6g}, no lower than the untrained network's "
+        f"{start:.6g}: it learned nothing (a smaller lr, more epochs or another activation "
+        "may help)"
+    )
 
 
 def stop_line(summary: dict) -> str | None:
