@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +134,43 @@ def test_val_fraction_is_auto_or_a_fraction(tmp_path):
         "dataset.val_fraction='most' is not allowed: "
         "dataset.val_fraction must be auto or a number in [0, 1)" in result.stderr
     )
+
+
+def test_csv_options_without_dataset_csv_are_refused_not_ignored(tmp_path):
+    """Found: ``nnexp dataset.path=data.csv dataset.target=label`` (dataset=csv
+    forgotten) trained the default red_blue points and said ok."""
+    blobs(tmp_path / "data.csv")
+    result = nnexp(tmp_path, "dataset.path=data.csv", "dataset.target=label", "epochs=5")
+    assert result.returncode != 0
+    line = result.stderr.strip()
+    assert line == (
+        "nnexp: error: dataset.path=data.csv is not read by dataset=red_blue: "
+        "add dataset=csv to train on your file"
+    )
+    assert not list(tmp_path.rglob("metrics.csv"))
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        (
+            ["dataset=xor", "dataset.target=label"],
+            "dataset.target=label is not read by dataset=xor",
+        ),
+        (["dataset=gender", "dataset.features=[a,b]"], "dataset.features=[a,b] is not read"),
+        (["dataset.noise=0.5"], "dataset.noise=0.5 is not read by dataset=red_blue: only the"),
+        (
+            ["dataset=csv", "dataset.path=d.csv", "dataset.target=y", "dataset.n=50"],
+            "dataset.n=50 is not read by dataset=csv",
+        ),
+    ],
+)
+def test_dataset_options_another_kind_reads_are_refused(overrides, words):
+    from cli import compose_config
+
+    from nnexp.edge.config import validate
+    from nnexp.run.setup import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        validate(compose_config(*overrides))
+    validate(compose_config("dataset=xor", "dataset.n=50", "dataset.noise=0.1"))

@@ -287,6 +287,20 @@ def validate(cfg) -> None:
             f"dataset.classes={classes} is not allowed with dataset={name}: only the generated "
             f"{' and '.join(MULTICLASS)} take a number of classes (the others have their own)"
         )
+    for key, wanted in DATASET_KIND_ONLY.items():
+        value = select(cfg, key)
+        if hasattr(value, "_content"):  # an OmegaConf ListConfig
+            value = list(value)
+        # Set on a dataset that never reads it: the run would say ok about other data.
+        if kind != wanted and value != getattr(DatasetConf(), key.split(".")[1]):
+            raise ConfigError(
+                f"{key}={_shown(value)} is not read by dataset={name}: "
+                + (
+                    "add dataset=csv to train on your file"
+                    if wanted == "csv"
+                    else f"only the generated datasets ({', '.join(GENERATED)}) take it"
+                )
+            )
     if kind == "csv":
         for key in ("dataset.path", "dataset.target"):
             if not select(cfg, key):
@@ -294,6 +308,24 @@ def validate(cfg) -> None:
                     f"{key} is required with dataset=csv: "
                     f"python -m nnexp dataset=csv dataset.path=data.csv dataset.target=label"
                 )
+
+
+# Dataset options only one kind of dataset reads -> that kind. Given to another, they
+# are refused (forgetting dataset=csv trained red_blue and said ok).
+DATASET_KIND_ONLY = {
+    "dataset.path": "csv",
+    "dataset.target": "csv",
+    "dataset.features": "csv",
+    "dataset.n": "generated",
+    "dataset.noise": "generated",
+}
+
+
+def _shown(value) -> str:
+    """A value as written on the command line: lists without quotes, [a,b]."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    return str(value)
 
 
 def option_names(node=NnexpConf, prefix: str = "") -> list[str]:
