@@ -449,6 +449,19 @@ def _parse(overrides: list[str]) -> list:
     return parsed
 
 
+def _did_you_mean(key: str) -> str:
+    """``: did you mean lr?`` for a misspelt option or group (optimiser, epoch, Lr)."""
+    import difflib
+
+    known = [*GROUPS, *option_names()]
+    nested = [name for name in known if name.rpartition(".")[2] == key.lower()]
+    if len(nested) == 1:  # batch_size: optimizer.batch_size
+        return f": did you mean {nested[0]}?"
+    lowered = {name.lower(): name for name in known}
+    close = difflib.get_close_matches(key.lower(), lowered, n=1, cutoff=0.75)
+    return f": did you mean {lowered[close[0]]}?" if close else ""
+
+
 def preflight(args: list[str]) -> None:
     """Check the command line's overrides before Hydra composes, so a bad value gets one
     line with our words instead of Hydra's multi-line report."""
@@ -486,8 +499,8 @@ def preflight(args: list[str]) -> None:
                 plain[key] = values[0]
         elif not override.is_add() and key not in option_names():
             raise ConfigError(
-                f"{key} is not an option (add it with +{key}=... only if you "
-                f"mean to extend the config): options are " + ", ".join(option_names())
+                f"{key} is not an option{_did_you_mean(key)} (add it with +{key}=... only if "
+                f"you mean to extend the config): options are " + ", ".join(option_names())
             )
     if "seed" in plain and "rng" in plain:
         check_seed(plain["seed"], plain["rng"])
