@@ -319,6 +319,17 @@ def test_seeds_are_averaged_per_setting(tmp_path):
     assert "## Settings across seeds, best first" in text
     assert not (sweep / "heatmap.png").exists()  # one setting parameter besides the seed
     assert (sweep / "final_metrics.png").exists()
+    # The command's last line says the best is a mean (found: it gave the number alone).
+    assert "; best lr=1 (val_loss 0.22, mean of 3 seeds); report: " in built.headline()
+
+
+def test_the_last_line_of_a_seed_sweep_names_its_one_setting(tmp_path):
+    # Found: "best the only setting (loss 1.3928e-05)" ended a 100-seed sweep.
+    sweep = make_sweep(tmp_path / "s", ["seed=0,1"])
+    for n in range(2):
+        make_job(sweep, n, [f"seed={n}"], loss=0.1 * (n + 1))
+    line = report.build(sweep).headline(1.25)
+    assert line.startswith("sweep in 1.2 s: 2 jobs: 2 ok; one setting: loss 0.15, mean of 2")
 
 
 def test_best_is_chosen_over_settings_whose_seeds_all_finished_by_their_mean(tmp_path):

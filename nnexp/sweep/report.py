@@ -95,13 +95,17 @@ class Report:
     def headline(self, seconds: float | None = None) -> str:
         took = "" if seconds is None else f" in {seconds:.1f} s"
         text = f"sweep{took}: {counts(self.sweep.table, self.sweep.expected)}"
-        if self.best is not None:
-            text += (
-                f"; best {render.setting_words(self.best['settings'])} "
-                f"({self.sweep.short} {fmt(self.best['objective'])}"
-                + (", provisional" if self.best["provisional"] else "")
-                + ")"
-            )
+        best = self.best
+        if best is not None:
+            value = f"{self.sweep.short} {fmt(best['objective'])}"
+            if best["seeds"] > 1:
+                value += f", mean of {best['seeds']} seeds"
+            if best["provisional"]:
+                value += ", provisional"
+            if best["settings"]:
+                text += f"; best {render.setting_words(best['settings'])} ({value})"
+            else:  # a sweep of seeds alone: no "best the only setting (...)"
+                text += f"; one setting: {value}"
         for name in self.page.errors:
             text += f"; figure {name} failed"
         return text + f"; report: {self.sweep.dir / REPORT_HTML}"
