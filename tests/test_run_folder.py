@@ -345,3 +345,18 @@ def test_the_warning_reaches_the_terminal_and_the_run_stays_ok(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "[WARNING] - the training loss ended at" in result.stdout
     assert summary(only_run(tmp_path))["status"] == "ok"
+
+
+def test_the_result_line_gives_the_held_out_numbers_the_objective_is():
+    """Found: a CSV run's last line gave the training loss and accuracy only (0.8750),
+    while its objective and the report were the validation ones (0.8333)."""
+    from nnexp.run.execute import result_line
+
+    final = {"loss": 0.122567, "accuracy": 0.946667}
+    run = {"status": "ok", "epochs_completed": 449, "final": final, "train_seconds": 0.221}
+    assert result_line(run) == "ok after 449 epochs: loss 0.122567, accuracy 0.9467 (0.22 s)"
+    run["final"] = {**final, "val_loss": 0.3952977, "val_accuracy": 0.84}
+    assert result_line(run) == (
+        "ok after 449 epochs: loss 0.122567, accuracy 0.9467; "
+        "validation loss 0.395298, accuracy 0.8400 (0.22 s)"
+    )

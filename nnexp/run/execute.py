@@ -170,18 +170,24 @@ def run(
     if line:
         log.info("%s", line)
     write_run(Path(out_dir), setup, history, summary)
-    log.info(
-        "%s after %d epochs: loss %.6g, accuracy %.4f (%.2f s)",
-        summary["status"],
-        summary["epochs_completed"],
-        summary["final"]["loss"],
-        summary["final"]["accuracy"],
-        summary["train_seconds"],
-    )
+    log.info("%s", result_line(summary))
     warning = learned_nothing(history, summary)
     if warning:
         log.warning("%s", warning)
     return summary
+
+
+def result_line(summary: dict) -> str:
+    """``ok after 449 epochs: loss 0.12, accuracy 0.9467; validation loss 0.40, accuracy
+    0.8200 (0.22 s)``: the held-out numbers too, which the objective is."""
+    final = summary["final"]
+    line = (
+        f"{summary['status']} after {summary['epochs_completed']} epochs: "
+        f"loss {final['loss']:.6g}, accuracy {final['accuracy']:.4f}"
+    )
+    if "val_loss" in final:
+        line += f"; validation loss {final['val_loss']:.6g}, accuracy {final['val_accuracy']:.4f}"
+    return line + f" ({summary['train_seconds']:.2f} s)"
 
 
 def learned_nothing(history: History, summary: dict) -> str | None:
