@@ -95,6 +95,16 @@ def test_report_embeds_the_plots_and_the_command(red_blue_report):
     assert "Seed 1;" in text and "`abc1234`" in text
 
 
+def test_a_run_of_an_installed_wheel_says_why_it_has_no_commit(tmp_path):
+    # Found: a wheel's run report said "nnexp commit `unknown`".
+    net = Network(2, (4,), 1, "sigmoid", "sigmoid", bias=False)
+    summary = run_folder(tmp_path, red_blue(), net, epochs=5)
+    summary["git_commit"] = None
+    text = write_report(tmp_path, summary, red_blue(), net).read_text()
+    assert "not run from a git checkout (no commit recorded)." in text
+    assert "unknown" not in text
+
+
 def test_diverged_run_says_where(tmp_path):
     data = red_blue()
     net = Network(2, (4,), 1, "sigmoid", "identity", bias=True)

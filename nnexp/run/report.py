@@ -358,19 +358,19 @@ def _settings(config: dict, resolved: dict) -> list[Block]:
 def _reproduce(summary: dict) -> list[Block]:
     versions = summary.get("versions", {})
     made_with = ", ".join(f"{name} {v}" for name, v in versions.items())
-    commit = summary.get("git_commit") or "unknown"
+    commit = summary.get("git_commit")
     seed = summary.get("seed", (summary.get("config") or {}).get("seed", MISSING))
+    said = f"Seed {seed}; {made_with or 'versions unknown'}; "
+    # An installed wheel has no commit to record: say why, not "commit unknown".
+    provenance = (
+        _plain(said + "nnexp commit ", Text(commit, "code"), ".")
+        if commit
+        else _plain(said + "nnexp installed, not run from a git checkout (no commit recorded).")
+    )
     return [
         Block("h2", _plain("Reproduce")),
         Block("code", src=summary.get("command", "python -m nnexp")),
-        Block(
-            "p",
-            _plain(
-                f"Seed {seed}; {made_with or 'versions unknown'}; nnexp commit ",
-                Text(commit, "code"),
-                ".",
-            ),
-        ),
+        Block("p", provenance),
     ]
 
 
