@@ -108,6 +108,23 @@ def test_a_different_environment_is_noted(recorded, tmp_path, capsys):
     assert "uncommitted changes" in out
 
 
+def test_a_run_of_an_installed_nnexp_is_noted_in_words(recorded, monkeypatch):
+    # Found: "note: commit unrecorded recorded, 1a2b...-dirty now" for a wheel's run.
+    from nnexp.run import execute
+
+    summary = json.loads((recorded / "summary.json").read_text())
+    summary["git_commit"] = None
+    monkeypatch.setattr(execute, "git_commit", lambda: "1a2b")
+    assert "no commit recorded (an installed nnexp, not a git checkout), 1a2b now" in (
+        verify.environment_notes(summary)
+    )
+    summary["git_commit"] = "1a2b"
+    monkeypatch.setattr(execute, "git_commit", lambda: None)
+    assert "commit 1a2b recorded; now an installed nnexp, not a git checkout" in (
+        verify.environment_notes(summary)
+    )
+
+
 def test_an_unfinished_run_and_a_missing_folder(recorded, tmp_path, capsys):
     run = copy_of(recorded, tmp_path)
     (run / "summary.json").unlink()

@@ -321,7 +321,12 @@ def environment_notes(summary: dict) -> list[str]:
         notes.append(f"BLAS {_blas_words(blas_then)} recorded, {_blas_words(blas_now)} now")
     then, current = summary.get("git_commit"), git_commit()
     if then != current:
-        notes.append(f"commit {then or 'unrecorded'} recorded, {current or 'unknown'} now")
+        # No commit: nnexp was installed (a wheel), not run from a git checkout.
+        installed = "an installed nnexp, not a git checkout"
+        notes.append(
+            (f"commit {then} recorded" if then else f"no commit recorded ({installed})")
+            + (f", {current} now" if current else f"; now {installed}")
+        )
     if then and then.endswith("-dirty"):
         notes.append("the run was made from a source tree with uncommitted changes")
     elif current and current.endswith("-dirty"):
