@@ -10,7 +10,7 @@ A sweep of ``--jobs`` red/blue runs of 1 000 epochs on the default (batched) lau
 ``git worktree add --detach /tmp/nnexp-old REV``) the two trees take turns and each part's
 ratio is printed. Medians; the live page at its default (``live_every=3``), so a sweep
 shorter than that starts no watcher. Each tree's bytecode is compiled once beforehand,
-into a temporary folder, as an installed nnexp's is.
+into its own __pycache__ folders, as an installed nnexp's is.
 
     python benchmarks/sweep_main.py [--jobs 100] [--repeats 3] [--baseline DIR]
 """
@@ -73,33 +73,34 @@ PARTS = (
 )
 
 
-def environment(tree: Path, pycache: Path) -> dict[str, str]:
-    """The sweep's environment: nnexp from ``tree``, its bytecode compiled once into
-    ``pycache`` (as an installed package's is) rather than at every start, which it is
-    where PYTHONDONTWRITEBYTECODE is set and the source tree holds no __pycache__."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONPYCACHEPREFIX": str(pycache)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
+def environment(tree: Path) -> dict[str, str]:
+    """The sweep's environment: nnexp from ``tree``."""
+    return {**os.environ, "PYTHONPATH": str(tree)}
 
 
-def compiled(tree: Path, pycache: Path) -> None:
+def compiled(tree: Path) -> None:
+    """Compile the tree's bytecode once, in place, as installing a package does: where
+    PYTHONDONTWRITEBYTECODE is set and a source tree holds no __pycache__, every start
+    would compile nnexp's modules again. (Not into a PYTHONPYCACHEPREFIX: Python then
+    looks for every module's bytecode there, and the first sweep compiled the standard
+    library, NumPy, pandas, matplotlib and Hydra too, seconds in its start-up.)"""
     folders = [str(tree / "nnexp"), str(tree / "hydra_plugins")]
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", *folders],
-        env=environment(tree, pycache),
+        env=environment(tree),
         check=True,
         capture_output=True,
     )
 
 
-def sweep(tree: Path, jobs: int, pycache: Path) -> dict[str, float]:
+def sweep(tree: Path, jobs: int) -> dict[str, float]:
     """One sweep in a fresh folder with nnexp from ``tree``: CPU seconds by part."""
     args = ["-m", "experiment=red_blue", f"seed=range({jobs})", "epochs=1000"]
     with tempfile.TemporaryDirectory() as folder:
         done = subprocess.run(
             [sys.executable, "-c", PROBE, *args, "hydra.sweep.dir=sweep"],
             cwd=folder,
-            env=environment(tree, pycache),
+            env=environment(tree),
             capture_output=True,
             text=True,
             check=True,
@@ -116,12 +117,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     args = parser.parse_args(argv)
     trees = {"this": ROOT} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
     seen: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-    with tempfile.TemporaryDirectory() as pycache:
-        for tree in trees.values():
-            compiled(tree, Path(pycache))
-        for _ in range(args.repeats):
-            for name, tree in trees.items():  # in turns: the machine's load falls on both
-                seen[name].append(sweep(tree, args.jobs, Path(pycache)))
+    for tree in trees.values():
+        compiled(tree)
+    for _ in range(args.repeats):
+        for name, tree in trees.items():  # in turns: the machine's load falls on both
+            seen[name].append(sweep(tree, args.jobs))
     medians = {
         name: {part: statistics.median(r.get(part, float("nan")) for r in runs) for part in PARTS}
         for name, runs in seen.items()
