@@ -737,6 +737,19 @@ def test_cli_says_so_when_the_folder_holds_no_sweep(tmp_path):
     assert nnexp(tmp_path, "report", str(tmp_path / "missing")).returncode == 2
 
 
+def test_a_single_runs_folder_is_refused_and_left_as_it_was(tmp_path, capsys):
+    # Found: nnexp report <a run folder> replaced the run's report.html, report.md and
+    # curves.png with a one-job sweep report (predict and verify take run folders).
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1"])
+    run = make_job(sweep, 0, ["lr=0.1"], page="report.html")
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    assert report.main([str(run)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"nnexp report: error: {run} is one run's folder")
+    assert "takes a sweep folder" in error
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
 @pytest.mark.slow
 def test_a_folder_of_several_sweeps_gets_one_combined_report(tmp_path):
     # Each sweep numbers its jobs from 0, as the groups of examples/slurm_batched.sh do.

@@ -149,6 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.sweep_dir.is_dir():
         print(f"nnexp report: error: {args.sweep_dir} is not a folder", file=sys.stderr)
         return 2
+    if (args.sweep_dir / artifacts.HYDRA_OVERRIDES).is_file():
+        # A run's own folder: a sweep report there would replace its report and figures.
+        print(
+            f"nnexp report: error: {args.sweep_dir} is one run's folder, whose report is "
+            f"its {REPORT_HTML}: nnexp report takes a sweep folder (outputs/multirun/"
+            "<date>/<time>)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         report = build(args.sweep_dir)
     except ReportError as error:
