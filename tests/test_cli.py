@@ -169,6 +169,8 @@ BAD_INPUT = [
     ("optimizer=rmsprop", "adam, gd"),
     ("optimizer.name=rmsprop", "gd, momentum, adam"),
     ("colour=red", "colour is not an option"),
+    ("lr=0.1,1", "lr=0.1,1 gives several values, which only a sweep runs: add -m"),
+    ("model.hidden=16,16", "model.hidden=16,16 gives several values"),
     ("optimiser=adam", "optimiser is not an option: did you mean optimizer?"),
     ("epoch=10", "epoch is not an option: did you mean epochs?"),
     ("batch_size=8", "batch_size is not an option: did you mean optimizer.batch_size?"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
@@ -472,6 +473,14 @@ def preflight(args: list[str]) -> None:
     plain = {}
     for override in parsed:
         key = override.key_or_group
+        if not multirun and override.is_sweep_override():
+            # Hydra's words: "Ambiguous value for argument 'lr=0.1,1'", its hints cut off.
+            line = override.input_line
+            raise ConfigError(
+                f"{line} gives several values, which only a sweep runs: add -m to run one "
+                f"job a value (python -m nnexp -m {shlex.quote(line)}); a list is written in brackets, "
+                "[a,b]"
+            )
         if key == "hydra/launcher" and not override.is_delete():
             for value in _sweep_values(override):
                 check_launcher(str(value))
