@@ -26,12 +26,8 @@ def sweep(tmp_path, name, *args):
 
 def replicas_trained(result) -> list[int]:
     """The size of every chunk the launcher trained together, from its log."""
-    return sorted(
-        int(n)
-        for n in re.findall(
-            r"trained jobs \S+ together: (\d+) replicas", result.stdout + result.stderr
-        )
-    )
+    said = result.stdout + result.stderr
+    return sorted(int(n) for n in re.findall(r"trained jobs? [#\d., ]+: (\d+) replicas?", said))
 
 
 def assert_same_runs(basic, batched):

@@ -44,9 +44,10 @@ log = logging.getLogger(__name__)
 _JOBS: dict = {}  # job number -> its Recipe (nnexp.edge.compose)
 _READY: dict = {}  # job number -> plain task config, for the jobs that train in a group
 _TRAINED: dict = {}  # job number -> (Setup, History), in the process that trained it
-_CONTEXT: list = []  # the Hydra context and the task Hydra handed the launcher (nnexp's)
+_CONTEXT: list = []  # the Hydra context, the task Hydra handed the launcher, the sweep config
 _CACHE: list = []  # the master config's resolver cache (the sweep's ${now:...} folder)
 _COMPOSER: list = []  # the sweep's Composer (nnexp.edge.compose), shared with its check
+_JOB_LOGGING = [False]  # whether the root logger is a job's (one ran since Hydra's was set)
 
 
 def _output_dir(sweep_config) -> Path:
@@ -69,7 +70,8 @@ def _config(num: int):
 def _run(num: int) -> JobReturn:
     """The job through Hydra's job machinery: ``_job.run``, or Hydra's ``run_job`` where
     that one would not leave the same (``_job.fits``)."""
-    recipe, (hydra_context, _), cache = _JOBS[num], _CONTEXT, _CACHE[0]
+    recipe, hydra_context, cache = _JOBS[num], _CONTEXT[0], _CACHE[0]
+    _JOB_LOGGING[0] = True  # the job sets its own logging up
     if _job.fits(hydra_context, recipe, cache):
         return _job.run(recipe, num, cache, _write_task, hydra_context, "hydra.sweep.dir")
     return run_job(
@@ -82,22 +84,23 @@ def _run(num: int) -> JobReturn:
 
 
 def _not_in_a_job_file(level: int, message: str, *args) -> None:
-    """Logged to the terminal, not to a file: after a job ran in this process the root's
-    file handler still writes to that job's nnexp.log, and a line about a group of other
-    jobs does not belong there (which job's log it landed in was the processes'
-    scheduling's choice, so the same sweep left different logs)."""
-    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
-    for handler in files:
-        handler.addFilter(_refuse)
-    try:
-        log.log(level, message, *args)
-    finally:
-        for handler in files:
-            handler.removeFilter(_refuse)
+    """Logged as the launcher's other lines are, on the terminal in Hydra's own format,
+    and not to a file. After a job ran in this process the root logger is that job's:
+    its file handler writes to the job's nnexp.log, where a line about a group of other
+    jobs does not belong (which job's log it landed in was the processes' scheduling's
+    choice, so the same sweep left different logs), and its console shows the job's
+    format, the logger's module name in place of Hydra's tag. Hydra's basic launcher
+    sets its own logging up again after each job; this does so before such a line."""
+    if _JOB_LOGGING[0]:
+        _hydra_logging()
+    log.log(level, message, *args)
 
 
-def _refuse(record: logging.LogRecord) -> bool:
-    return False
+def _hydra_logging() -> None:
+    """Hydra's logging set-up of the sweep's own lines (``hydra.hydra_logging``)."""
+    config = _CONTEXT[2]
+    configure_log(config.hydra.hydra_logging, config.hydra.verbose)
+    _JOB_LOGGING[0] = False
 
 
 def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
@@ -113,9 +116,9 @@ def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
             _TRAINED.update(zip(nums, batched.train_group(cfgs)))
             _not_in_a_job_file(
                 logging.INFO,
-                "trained jobs %s together: %d replicas in %.2f s",
-                _span(nums),
-                len(nums),
+                "trained %s: %s in %.2f s",
+                _jobs_named(nums),
+                "1 replica" if len(nums) == 1 else f"{len(nums)} replicas together",
                 time.perf_counter() - started,
             )
         except Exception as error:
@@ -125,8 +128,9 @@ def _work(unit: tuple[list[int], bool]) -> list[JobReturn]:
             known = isinstance(error, (ConfigError, DataError))
             _not_in_a_job_file(
                 logging.WARNING,
-                "jobs %s train alone: %s",
-                _span(nums),
+                "%s train%s alone: %s",
+                _jobs_named(nums),
+                "s" if len(nums) == 1 else "",
                 error if known else f"{type(error).__name__}: {error}",
             )
     return [_run(num) for num in nums]
@@ -186,7 +190,7 @@ def launch(
     _JOBS.clear()
     _TRAINED.clear()
     _job.forget()
-    _CONTEXT[:] = [launcher.hydra_context, launcher.task_function]
+    _CONTEXT[:] = [launcher.hydra_context, launcher.task_function, config]
     composer = _COMPOSER[0]
     # Hydra copies the master config's resolved values (the sweep's ${now:...} folder)
     # into a job's config as it composes it; nnexp's check composes before the sweeper
@@ -196,19 +200,28 @@ def launch(
     for num, overrides in overrides_of.items():
         _JOBS[num] = composer.take(overrides)
     log.info(
-        "composed %d job configs (%d by Hydra, the rest derived from them)",
-        len(_JOBS),
-        composer.composed,
+        "composed %s (%s)",
+        _count(len(_JOBS), "job config"),
+        "each by Hydra"
+        if composer.composed >= len(_JOBS)
+        else f"{composer.composed} by Hydra, the rest derived from them",
     )
 
     _READY.clear()
     _READY.update(_trainable(overrides_of, sweep_dir))
     workers = min(launcher.n_jobs or _cores(), len(_JOBS))
     units = _units(_JOBS, _READY, launcher.max_replicas, workers)
-    log.info("%d jobs in %d units of work on %d processes", len(_JOBS), len(units), workers)
+    log.info(
+        "%s in %s on %s",
+        _count(len(_JOBS), "job"),
+        _count(len(units), "unit of work", "units of work"),
+        _count(workers, "process", "processes"),
+    )
     with _sigterm_as_interrupt():
         if workers == 1:
             done = [_work(unit) for unit in units]
+            if _JOB_LOGGING[0]:  # the lines after the jobs' are the sweep's again
+                _hydra_logging()
         else:
             done = _in_processes(units, workers)
     by_num = {num: ret for (nums, _), rets in zip(units, done) for num, ret in zip(nums, rets)}
@@ -331,5 +344,20 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _span(nums: list[int]) -> str:
-    return f"#{nums[0]}" if len(nums) == 1 else f"#{nums[0]}..#{nums[-1]}"
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 job``, ``2 jobs``; ``many`` where the plural is not ``one`` + s."""
+    return f"{n} {one}" if n == 1 else f"{n} {many or one + 's'}"
+
+
+def _jobs_named(nums: list[int]) -> str:
+    """``job #4``, ``jobs #0..#49``, ``jobs #0, #3, #6``, ``jobs #0..#2, #7``: each run
+    of consecutive numbers as a range, so a group of every third job is not read as all
+    the jobs between its first and its last."""
+    runs: list[list[int]] = []
+    for num in nums:
+        if runs and num == runs[-1][-1] + 1:
+            runs[-1].append(num)
+        else:
+            runs.append([num])
+    named = ", ".join(f"#{run[0]}" if len(run) == 1 else f"#{run[0]}..#{run[-1]}" for run in runs)
+    return f"job {named}" if len(nums) == 1 else f"jobs {named}"
