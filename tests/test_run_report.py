@@ -143,3 +143,19 @@ def test_missing_predictions_and_plots_leave_their_sections_out(tmp_path):
     text = write_report(tmp_path, summary, red_blue(), net).read_text()
     assert "## Query predictions" not in text and "## Plots" not in text
     assert COMMAND in text
+
+
+def test_a_title_setting_leaves_out_what_the_title_says_already():
+    from nnexp.run.report import short_setting
+
+    command = (
+        "python -m nnexp dataset=spiral model.hidden=[16,16] activation=relu hydra.verbose=true"
+    )
+    # The figures' titles start with the dataset's name: its override is left out.
+    assert short_setting(command, dataset="spiral") == "model.hidden=[16,16] activation=relu"
+    assert short_setting(command) == "dataset=spiral model.hidden=[16,16] activation=relu"
+    # Only the dataset named: a CSV file's name is not the override dataset=csv.
+    csv = "python -m nnexp dataset=csv dataset.path=/data/iris.csv dataset.target=species"
+    assert short_setting(csv, dataset="iris") == (
+        "dataset=csv dataset.path=iris.csv dataset.target=species"
+    )

@@ -298,7 +298,8 @@ def _write_results(out_dir: Path, setup: Setup, history: History, summary: dict)
         na_rep=artifacts.NAN,
     )
     artifacts.save_model(out_dir / artifacts.MODEL, setup.net, setup.params, setup.dataset)
-    setting = report.short_setting(summary.get("command", ""))
+    # The figures' titles name the dataset: its override would only take up room.
+    setting = report.short_setting(summary.get("command", ""), dataset=setup.dataset.name)
     loss = (summary.get("config") or {}).get("loss")
     drawn, errors = figures.run_plots(
         out_dir, metrics, setup.dataset, setup.net, setup.params, setting=setting, loss=loss

@@ -91,10 +91,11 @@ def _number(value, percent: bool = False) -> str:
     return f"{value:.2%}" if percent else f"{value:.6g}"
 
 
-def short_setting(command: str, limit: int = SETTING_CHARS) -> str:
+def short_setting(command: str, limit: int = SETTING_CHARS, dataset: str = "") -> str:
     """The overrides that made a run, short, for titles: ``python -m nnexp seed=7 lr=10``
     -> ``seed=7 lr=10``. Hydra's own overrides are left out, a path keeps its file name,
-    and past ``limit`` characters the rest is cut with "…". "" when nothing was set."""
+    ``dataset=DATASET`` too (for a title that names the dataset already), and past
+    ``limit`` characters the rest is cut with "…". "" when nothing was set."""
     try:
         words = shlex.split(command)
     except ValueError:  # unbalanced quotes: the words as they are
@@ -104,7 +105,7 @@ def short_setting(command: str, limit: int = SETTING_CHARS) -> str:
     kept = []
     for word in words:
         key, _, value = word.partition("=")
-        if key.lstrip("+~").startswith("hydra"):
+        if key.lstrip("+~").startswith("hydra") or (dataset and word == f"dataset={dataset}"):
             continue
         if "/" in value and not value.startswith("["):
             value = value.rstrip("/").rsplit("/", 1)[-1]
