@@ -469,7 +469,13 @@ EXTRA: list[tuple[str, re.Pattern[bytes], bytes]] = [
         rb"\1T s",
     ),
     # the batched launcher's group line: "trained jobs #2..#8 together: 3 replicas in 0.01 s"
-    ("nnexp.log", re.compile(rb"( together: \d+ replicas in )\d+\.\d+ s$", re.M), rb"\1T s"),
+    # (before 3e25c5d), "trained jobs #2, #5: 2 replicas together in 0.01 s", "trained job
+    # #2: 1 replica in 0.01 s"
+    (
+        "nnexp.log",
+        re.compile(rb"(: \d+ replicas?( together)? in )\d+\.\d+ s$", re.M),
+        rb"\1T s",
+    ),
     # a traceback printed by both trees: its frames (lines and code) are each tree's own,
     # the exception's line is compared
     ("command.out", re.compile(rb"^Traceback .*?\n(?=\S)", re.M | re.S), b"Traceback (FRAMES)\n"),

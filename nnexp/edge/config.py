@@ -469,11 +469,16 @@ def preflight(args: list[str]) -> None:
     overrides = [a for a in args if not a.startswith("-") and "=" in a]
     multirun = any(a in ("-m", "--multirun") for a in args)
     parsed = _parse(overrides)
+    from .main import mode_is_unset  # (main imports this module)
+
+    # A sweep value without -m is a mistake only where nothing else can make the command
+    # a sweep: hydra.mode=MULTIRUN, or configs of the user's own, may.
+    unswept = not multirun and mode_is_unset(args)
     keys = {o.key_or_group for o in parsed}
     plain = {}
     for override in parsed:
         key = override.key_or_group
-        if not multirun and override.is_sweep_override():
+        if unswept and override.is_sweep_override():
             # Hydra's words: "Ambiguous value for argument 'lr=0.1,1'", its hints cut off.
             line = override.input_line
             raise ConfigError(
