@@ -300,24 +300,30 @@ class Watcher:
             # Set once started: ``process`` is never seen without its pid.
             self.process = process
 
+    def _end_once(self) -> multiprocessing.process.BaseProcess | None:
+        """Mark the watcher ended (under ``self.lock``), once: the process for the caller
+        to end, None when there is none or an earlier call ended it. Once only: the
+        process, terminated, may have died holding an event's lock (a SIGTERM while it
+        woke from waiting on it); setting an event again would wait for that lock for
+        ever."""
+        if self.stopped:
+            return None
+        self.stopped = True
+        RUNNING.discard(self)
+        self.timer.cancel()
+        return self.process
+
     def request_stop(self) -> None:
         """End the watcher without waiting for it: a page it is writing is finished
         (see ``_Ending``), one it is building is dropped."""
         with self.lock:
-            if self.stopped:
-                # Once only: the process, terminated, may have died holding the event's
-                # lock (a SIGTERM while it woke from waiting on it); setting the event
-                # again would wait for that lock for ever.
-                return
-            self.stopped = True
-            RUNNING.discard(self)
-            self.timer.cancel()
-            if self.process is None:
+            process = self._end_once()
+            if process is None:
                 return
             self.stop_event.set()
             # The final page replaces whatever it would write: it ends now (still
             # importing, it has written nothing; writing a page, it finishes it first).
-            self.process.terminate()
+            process.terminate()
 
     def stop(self, timeout: float = 60.0) -> None:
         """End the watcher and wait until it has (a page it is writing is finished
@@ -335,18 +341,14 @@ class Watcher:
         """The sweep was interrupted (Ctrl-C, SIGTERM): have the watcher write the
         stopped page, wait for it, and end it. Its SIGINT ignored, it is still there."""
         with self.lock:
-            if self.stopped:
-                return
-            self.stopped = True
-            RUNNING.discard(self)
-            self.timer.cancel()
-            if self.process is None:
+            process = self._end_once()
+            if process is None:
                 return
             self.gone_event.set()
             self.stop_event.set()
-            self.process.join(timeout)
-            if self.process.is_alive():
-                self.process.terminate()
+            process.join(timeout)
+            if process.is_alive():
+                process.terminate()
 
 
 # The watchers of the sweeps this process runs and has not ended: an interrupted command
