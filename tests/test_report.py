@@ -906,3 +906,22 @@ def test_the_curves_title_fits_a_figure_of_one_or_two_panels(tmp_path, settings)
     for ax in fig.axes:  # and the panels' own titles sit below it
         if ax.get_visible():
             assert not box.overlaps(ax.title.get_window_extent(renderer))
+
+
+def test_a_sweep_over_losses_says_their_values_do_not_compare(tmp_path):
+    # Found: -m loss=sse,bce named a best loss by values on different scales (a sum
+    # over rows against a mean), with no word of it.
+    sweep = make_sweep(tmp_path / "s", ["loss=sse,bce"])
+    make_job(sweep, 0, ["loss=sse"], loss=3.0)
+    make_job(sweep, 1, ["loss=bce"], loss=0.2)
+    built = report.build(sweep)
+    assert "losses differ in scale: compare accuracy" in built.headline()
+    said = "The jobs train with different losses (bce, sse), whose values are not on one scale"
+    assert said in (sweep / "report.md").read_text()
+    assert said in (sweep / "report.html").read_text()
+    # One loss swept alone, or other options swept: no such warning.
+    other = make_sweep(tmp_path / "o", ["lr=0.1,1"])
+    make_job(other, 0, ["lr=0.1"], loss=3.0)
+    make_job(other, 1, ["lr=1"], loss=0.2)
+    assert "losses differ" not in report.build(other).headline()
+    assert "different losses" not in (other / "report.md").read_text()

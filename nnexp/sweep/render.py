@@ -102,11 +102,29 @@ def answer_words(page: Page) -> tuple[str, str]:
 
 
 def _warnings(page: Page) -> list[str]:
-    """Plain-text warnings: figures that failed."""
-    return [
+    """Plain-text warnings: losses that are not one scale, figures that failed."""
+    found = []
+    losses = unlike_losses(page.sweep)
+    if losses:
+        found.append(
+            f"The jobs train with different losses ({', '.join(losses)}), whose values are "
+            f"not on one scale: ranking them by {page.sweep.short} compares unlike numbers. "
+            "Compare their accuracy instead."
+        )
+    return found + [
         f"The figure {name} could not be drawn ({error}); the rest of the report is complete."
         for name, error in page.errors.items()
     ]
+
+
+def unlike_losses(sweep) -> list[str]:
+    """The loss functions a sweep's jobs trained with, when it swept more than one: a
+    summed loss (sse) against an averaged one (bce), or losses of unlike kinds, have
+    values that no ranking can compare. [] otherwise."""
+    if "loss" not in sweep.settings or "loss" not in sweep.table:
+        return []
+    names = sorted({str(v) for v in sweep.table["loss"].dropna()})
+    return names if len(names) > 1 else []
 
 
 def settings_display(page: Page) -> pd.DataFrame:

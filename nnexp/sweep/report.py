@@ -106,6 +106,8 @@ class Report:
                 text += f"; best {render.setting_words(best['settings'])} ({value})"
             else:  # a sweep of seeds alone: no "best the only setting (...)"
                 text += f"; one setting: {value}"
+        if render.unlike_losses(self.sweep):
+            text += "; losses differ in scale: compare accuracy (see the report)"
         for name in self.page.errors:
             text += f"; figure {name} failed"
         return text + f"; report: {self.sweep.dir / REPORT_HTML}"
