@@ -925,3 +925,19 @@ def test_a_sweep_over_losses_says_their_values_do_not_compare(tmp_path):
     make_job(other, 1, ["lr=1"], loss=0.2)
     assert "losses differ" not in report.build(other).headline()
     assert "different losses" not in (other / "report.md").read_text()
+
+
+def test_a_working_folder_reports_its_sweeps_jobs_and_leaves_single_runs_out(tmp_path):
+    # Found: nnexp report on the folder holding outputs/ took outputs/runs/... (single
+    # runs, each with its .hydra/overrides.yaml) for jobs of one combined sweep.
+    work = tmp_path / "work"
+    sweep = make_sweep(work / "outputs" / "multirun" / "2026-01-01" / "10-00-00", ["lr=0.1,1"])
+    make_job(sweep, 0, ["lr=0.1"], loss=0.3)
+    make_job(sweep, 1, ["lr=1"], loss=0.2)
+    single = work / "outputs" / "runs" / "2026-01-01"
+    make_job(single, 0, ["lr=5"], loss=0.9, folder="11-00-00")
+    found = table.job_folders(work)
+    assert found == table.job_folders(sweep) == [sweep / "0", sweep / "1"]
+    assert list(table.collect(work).table["lr"]) == [0.1, 1]
+    # Job folders without any saved sweep config are still a sweep (a config lost).
+    assert table.job_folders(single) == [single / "11-00-00"]

@@ -193,8 +193,24 @@ def href(relative: str) -> str:
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:
-    """Every folder under ``sweep_dir`` that Hydra started a job in."""
-    return [p.parent.parent for p in sorted(Path(sweep_dir).rglob(artifacts.HYDRA_OVERRIDES))]
+    """Every folder under ``sweep_dir`` that Hydra started a sweep's job in. Where any of
+    them sits in a sweep folder holding the ``multirun.yaml`` Hydra writes as a sweep
+    starts (``sweep_dir`` or a folder between), only those that do: a single run's folder
+    (``outputs/runs/...``, in a working folder given whole) is no sweep's job. Where none
+    does (a sweep's saved config lost), every one."""
+    sweep_dir = Path(sweep_dir)
+    swept: dict[Path, bool] = {}  # folder -> whether it or a folder above holds one
+
+    def in_a_sweep(folder: Path) -> bool:
+        if folder not in swept:
+            swept[folder] = (folder / SWEEP_CONFIG).is_file() or (
+                folder != sweep_dir and folder.parent != folder and in_a_sweep(folder.parent)
+            )
+        return swept[folder]
+
+    found = [p.parent.parent for p in sorted(sweep_dir.rglob(artifacts.HYDRA_OVERRIDES))]
+    kept = [folder for folder in found if in_a_sweep(folder)]
+    return kept or found
 
 
 def _job_number(folder: Path) -> int | None:
