@@ -14,11 +14,12 @@ the final report, which does not reload.
 A killed sweep must not leave a page that reloads for ever. When the process that
 started the watcher is gone, the watcher writes the page once more, saying the sweep
 stopped, without the reload, and ends; an interrupted sweep (Ctrl-C, SIGTERM: the end
-callback never runs) asks it for that page before it exits (``interrupted``). Should the watcher die too (the whole process
-group killed, the machine stopped), the page itself knows: the watcher rewrites it at
-least every ``BEAT`` seconds with a heartbeat (the time, in the banner's
-``data-heartbeat``), and the page's script reloads only while that is younger than
-``stale_after``; an older page says the sweep stopped and stays as it is.
+callback never runs) asks it for that page before it exits (``interrupted``). Should
+the watcher die too (the whole process group killed, the machine stopped), the page
+itself knows: the watcher rewrites it at least every ``BEAT`` seconds with a heartbeat
+(the time, in the banner's ``data-heartbeat``), and the page's script reloads only while
+that is younger than ``stale_after``; an older page says the sweep stopped and stays as
+it is.
 ``nnexp report DIR`` then makes the page final.
 """
 
@@ -160,11 +161,7 @@ def beat(html: str, now: float) -> str:
 
 def write_live(sweep_dir: Path, every: float, stopped: int | None = None) -> str:
     """Write the live page (or, ``stopped``, the stopped one); the page written."""
-    from .table import REPORT_HTML
-
-    html = live_page(sweep_dir, every, stopped=stopped)
-    write_text(Path(sweep_dir) / REPORT_HTML, html)
-    return html
+    return _write(Path(sweep_dir), live_page(sweep_dir, every, stopped=stopped))
 
 
 class _Ending:
@@ -209,7 +206,7 @@ def _say_stopped(folder: Path, every: float, parent: int, html: str | None) -> N
     """The stopped page, once there is a page at all (a build that fails is left)."""
     if html is not None:
         try:
-            _write(folder, live_page(folder, every, stopped=parent))
+            write_live(folder, every, stopped=parent)
         except Exception as error:
             log.debug("live report: %s", error)
 
@@ -242,7 +239,7 @@ def watch(sweep_dir: str, every: float, stop, parent: int, gone=None) -> None:
             now = fingerprint(folder)
             # (a hundredth of a second early is on time: wait's timeout is not exact)
             if now and now != seen and clock >= next_build - 0.01:
-                html = _write(folder, live_page(folder, every))
+                html = write_live(folder, every)
                 seen, written = now, time.monotonic()
                 next_build = written + max(every, COST_FACTOR * (written - clock))
             elif html is not None and clock - written >= BEAT:
