@@ -156,10 +156,6 @@ class Scale:
             plain_log_ticks(axis)
 
 
-def scale_note_lines(scale: Scale) -> int:
-    return 1 if scale.note else 0
-
-
 def plain_log_ticks(axis, values=None) -> None:
     """A log axis without minor tick labels (they collide), ticked at the swept values
     when there are few enough of them."""
