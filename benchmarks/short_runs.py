@@ -37,6 +37,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from _common import compiled  # noqa: E402
+
 RUN_FILES = (
     "curves.png",
     "decision_boundary.png",
@@ -77,14 +79,6 @@ def command(tree: Path, args: list[str]) -> tuple[float, float]:
             assert not missing, f"incomplete run folders: {missing[:5]}"
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return wall, cpu
-
-
-def compiled(tree: Path) -> None:
-    """Compile the tree's bytecode once, as installing a package does: where
-    PYTHONDONTWRITEBYTECODE is set and a source tree holds no __pycache__, every start
-    would compile nnexp's modules again, which no installed nnexp does."""
-    folders = [str(tree / "nnexp"), str(tree / "hydra_plugins")]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True)
 
 
 def end_to_end(

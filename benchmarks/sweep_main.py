@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import compiled
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Runs in the sweep's process: the callbacks wrapped to note the process's CPU time.
@@ -76,21 +78,6 @@ PARTS = (
 def environment(tree: Path) -> dict[str, str]:
     """The sweep's environment: nnexp from ``tree``."""
     return {**os.environ, "PYTHONPATH": str(tree)}
-
-
-def compiled(tree: Path) -> None:
-    """Compile the tree's bytecode once, in place, as installing a package does: where
-    PYTHONDONTWRITEBYTECODE is set and a source tree holds no __pycache__, every start
-    would compile nnexp's modules again. (Not into a PYTHONPYCACHEPREFIX: Python then
-    looks for every module's bytecode there, and the first sweep compiled the standard
-    library, NumPy, pandas, matplotlib and Hydra too, seconds in its start-up.)"""
-    folders = [str(tree / "nnexp"), str(tree / "hydra_plugins")]
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", *folders],
-        env=environment(tree),
-        check=True,
-        capture_output=True,
-    )
 
 
 def sweep(tree: Path, jobs: int) -> dict[str, float]:
