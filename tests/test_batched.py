@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -348,6 +349,33 @@ def test_a_group_that_fails_to_train_together_trains_alone(monkeypatch, caplog):
         assert _core._work(([3, 4], True)) == [3, 4]
     assert "jobs #3..#4 train alone: RuntimeError: out of luck" in caplog.text
     assert _core._TRAINED == {}
+
+
+STOPPED_POOL = """
+import threading
+from concurrent.futures import process
+from hydra_plugins.nnexp_batched_launcher import _core
+
+def broken(unit):
+    raise RuntimeError("stopped")
+
+_core._work = broken  # the forked workers inherit it
+try:
+    _core._in_processes([([0], False), ([1], False)], 2)
+except RuntimeError:
+    pass
+print(sum(isinstance(t, process._ExecutorManagerThread) for t in threading.enumerate()))
+"""
+
+
+def test_a_stopped_pool_is_wound_down_before_the_sweep_exits():
+    # A sweep stopped while its workers run (Ctrl-C, a failure) kills them; the pool's
+    # manager thread must be gone before Python exits, or its closing of a pipe races the
+    # exit handler writing to it and a traceback follows the one-line message.
+    done = subprocess.run([sys.executable, "-c", STOPPED_POOL], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0"]
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.slow

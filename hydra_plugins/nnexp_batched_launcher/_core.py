@@ -264,7 +264,11 @@ def _in_processes(units: list, workers: int) -> list:
         # (terminate_workers); its own table of them is the only handle.
         for process in list(getattr(pool, "_processes", {}).values()):
             process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Wait for the pool's manager thread, which sees the workers die and closes its
+        # wake-up pipe: left running, it could close that pipe while Python's exit handler
+        # for the pool writes to it, which prints a traceback after the one-line message
+        # (the two race: Python 3.11's concurrent.futures takes no lock there).
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
     return done
