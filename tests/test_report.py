@@ -295,6 +295,23 @@ def test_heatmap_only_when_exactly_two_parameters_are_swept(tmp_path):
     assert (sweep / "curves.png").exists()
 
 
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_captions_speak_of_seeds_only_when_seeds_were_swept(tmp_path, seeds):
+    # Found: a grid of one job a setting was captioned "every seed thin, the median bold"
+    # and "(mean over seeds)".
+    seed = ["seed=0,1"] if seeds > 1 else []
+    sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "activation=tanh,relu", *seed])
+    grid = [(lr, a, s) for lr in ("0.1", "1") for a in ("tanh", "relu") for s in range(seeds)]
+    for n, (lr, act, s) in enumerate(grid):
+        make_job(sweep, n, [f"lr={lr}", f"activation={act}", *([f"seed={s}"] if seed else [])])
+    report.build(sweep)
+    page, md = (sweep / "report.html").read_text(), (sweep / "report.md").read_text()
+    for words in ("Learning curves, a panel per setting (best first)", "two swept parameters"):
+        assert words in page and words in md
+    for words in ("every seed thin, the median bold", "(mean over seeds)"):
+        assert (words in page, words in md) == (seeds > 1, seeds > 1)
+
+
 def test_seeds_are_averaged_per_setting(tmp_path):
     sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "seed=0,1,2"])
     losses = {

@@ -46,6 +46,19 @@ CAPTIONS = {
     "slices.png": "Objective against each searched parameter, coloured by trial",
     "parallel.png": "Parallel coordinates of every trial, coloured by objective",
 }
+# What a caption says only when some setting ran over several seeds.
+OVER_SEEDS = {
+    "curves.png": ": every seed thin, the median bold",
+    "heatmap.png": " (mean over seeds)",
+}
+
+
+def caption(name: str, sweep: Sweep) -> str:
+    """The figure's caption; a sweep of one job a setting has no seeds to speak of."""
+    words = CAPTIONS[name]
+    if sweep.seeded or name not in OVER_SEEDS:
+        return words
+    return words.replace(OVER_SEEDS[name], "")
 
 
 # --- shared helpers --------------------------------------------------------------------
@@ -831,4 +844,4 @@ def draw(sweep: Sweep, settings: pd.DataFrame) -> Drawn:
     return drawn
 
 
-__all__ = ["CAPTIONS", "Drawn", "draw", "describe_objective", "fmt", "unique"]
+__all__ = ["CAPTIONS", "Drawn", "caption", "draw", "describe_objective", "fmt", "unique"]

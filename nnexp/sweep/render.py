@@ -25,7 +25,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from .figures import CAPTIONS, fmt, heatmap_grid, same
+from .figures import caption, fmt, heatmap_grid, same
 from .resume import SWEEP_CONFIG
 from .table import STATUS_RANK, Sweep, counts, describe_objective, href, jobs_by_setting
 
@@ -349,7 +349,7 @@ def markdown(page: Page) -> str:
     ]
     if page.images:
         parts.append("## Plots")
-        parts += [f"![{md_text(CAPTIONS[name])}]({href(name)})" for name in page.images]
+        parts += [f"![{md_text(caption(name, sweep))}]({href(name)})" for name in page.images]
     boundaries = _md_boundaries(page)
     if boundaries:
         parts += [
@@ -539,10 +539,11 @@ def html_page(page: Page) -> str:
         figures = []
         for name, data in page.images.items():
             encoded = base64.b64encode(data).decode("ascii")
+            words = esc(caption(name, sweep))
             # embedded, so the page is one file; the caption links the full-size PNG
             figures.append(
-                f'<figure><img src="data:image/png;base64,{encoded}" alt="{esc(CAPTIONS[name])}">'
-                f'<figcaption>{esc(CAPTIONS[name])} (<a href="{esc(href(name))}">{esc(name)}</a>)'
+                f'<figure><img src="data:image/png;base64,{encoded}" alt="{words}">'
+                f'<figcaption>{words} (<a href="{esc(href(name))}">{esc(name)}</a>)'
                 "</figcaption></figure>"
             )
         sections.append(("plots", "Plots", "\n".join(figures)))
