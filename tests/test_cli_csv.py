@@ -55,6 +55,11 @@ BAD = {
     "unknown feature": ("x,y,label\n1,2,a\n3,4,b\n", ["dataset.features=[x,z]"], ["'z'"]),
     "non-numeric feature": ("x,y,label\n1,2,a\n3,four,b\n", [], ["line 3", "column 'y'", "'four'"]),
     "missing value": ("x,y,label\n1,2,a\n3,4,b\n,6,a\n", [], ["line 4", "column 'x'", "empty"]),
+    "text feature": (
+        "x,colour,label\n1,red,a\n3,blue,b\n",
+        [],
+        ["column 'colour' holds text", "'blue', 'red'", "one 0/1 column a value"],
+    ),
     "single class": ("x,y,label\n1,2,a\n3,4,a\n", [], ["column 'label'", "one class ('a')"]),
     "one row": ("x,y,label\n1,2,a\n", [], ["1 data row (line 2)"]),
     "bad query": (

@@ -194,6 +194,39 @@ def test_missing_feature_value(tmp_path, cell):
     assert ("is empty" if cell == "" else f"is missing ('{cell}')") in message
 
 
+def test_missing_values_are_counted_and_the_ways_out_named(tmp_path):
+    rows = "".join(
+        f"{i},{'' if i % 3 == 0 else i},{'NA' if i == 4 else 'a'}\n" for i in range(1, 10)
+    )
+    message = error_of(write(tmp_path, "x,y,label\n" + rows), "label")
+    # y is empty on rows 3, 6 and 9 (lines 4, 7, 10): the first is named, the rest counted.
+    assert "line 4, column 'y' is empty, as are 2 more of its rows" in message
+    assert "fill them in, drop those rows, or leave the column out (dataset.features)" in message
+
+
+def test_a_missing_label_cannot_be_left_out(tmp_path):
+    message = error_of(write(tmp_path, "x,label\n1,a\n2,NA\n3,b\n"), "label")
+    assert "line 3, column 'label' is missing ('NA'):" in message
+    assert message.endswith("fill them in, drop those rows")
+
+
+def test_a_text_column_is_named_with_its_values_and_what_to_do(tmp_path):
+    colours = ["red", "green", "blue", "red", "", "green"]
+    rows = "".join(f"{i},{c},{i % 2}\n" for i, c in enumerate(colours))
+    message = error_of(write(tmp_path, "x,colour,label\n" + rows), "label")
+    assert message == (
+        f"{tmp_path / 'data.csv'}: feature column 'colour' holds text, not numbers "
+        "(3 values: 'blue', 'green', 'red'): encode it as numbers (one 0/1 column a value), "
+        "or leave it out (dataset.features)"
+    )
+
+
+def test_a_text_column_with_many_values_shows_the_first_five(tmp_path):
+    rows = "".join(f"{i},city{i},{i % 2}\n" for i in range(12))
+    message = error_of(write(tmp_path, "x,city,label\n" + rows), "label")
+    assert "(12 values: 'city0', 'city1', 'city10', 'city11', 'city2', ...)" in message
+
+
 def test_missing_label(tmp_path):
     message = error_of(write(tmp_path, "x,label\n1,a\n2,b\n3,\n"), "label")
     assert "line 4" in message and "column 'label'" in message and "empty" in message

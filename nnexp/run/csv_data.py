@@ -9,8 +9,10 @@ and what is allowed.
 Choices worth knowing:
 - Cells are read as text, so a value is reported exactly as written.
 - A cell that is empty, ``NA``, ``N/A``, ``NaN`` or ``null`` is missing: there is no
-  imputation, so a missing feature or label is an error. Blank lines are skipped.
-- Booleans (``True``/``False``) in a feature are not numbers: write them as 0/1.
+  imputation, so a missing feature or label is an error (naming the first such row and
+  counting the rest of its column). Blank lines are skipped.
+- A feature column with no number in it (colours, ``True``/``False``) is refused as
+  text, naming its values; a column of numbers with a bad cell is refused at that cell.
 - Class names are the sorted distinct target values as text; when every label is a
   number they are sorted as numbers (``2`` before ``10``) and written without a
   trailing ``.0``, so labels 0/1 become class names ``"0"``/``"1"``.
@@ -37,6 +39,7 @@ FIRST_LINE = 2  # the header is line 1
 # A number target with more classes than this, and under 5 rows a class on average, is
 # a quantity to predict (nnexp classifies): ten digits pass, a column of prices does not.
 QUANTITY_CLASSES = 10
+CATEGORIES_SHOWN = 5  # values of a text column named in its error
 
 
 def load_csv(
@@ -191,9 +194,27 @@ def _numbers(path: str, text, features: list[str], lines) -> np.ndarray:
         where = f"{path} line {lines[i]}, column {column!r}"
         if missing[column].iloc[i]:
             what = "is empty" if raw == "" else f"is missing ({raw!r})"
+            more = int(missing[column].sum()) - 1
+            also = f", as are {more} more of its rows" if more else ""
+            leave = "" if column not in features else ", or leave the column out (dataset.features)"
             raise DataError(
-                f"{where} {what}: every row needs a value in every column used "
-                "(missing values are not filled in)"
+                f"{where} {what}{also}: every row needs a value in every column used "
+                f"(missing values are not filled in): fill them in, drop those rows{leave}"
+            )
+        words = text[column][~missing[column]]
+        if column in features and values[column][~missing[column]].isna().all():
+            # No number at all: a column of categories, not a typo in a number column.
+            distinct = sorted(set(words))
+            shown = ", ".join(_short(v, 20) for v in distinct[:CATEGORIES_SHOWN])
+            shown += ", ..." if len(distinct) > CATEGORIES_SHOWN else ""
+            hint = (
+                "write them as 0/1"
+                if {v.lower() for v in distinct} <= {"true", "false"}
+                else "encode it as numbers (one 0/1 column a value)"
+            )
+            raise DataError(
+                f"{path}: feature column {column!r} holds text, not numbers "
+                f"({len(distinct)} values: {shown}): {hint}, or leave it out (dataset.features)"
             )
         hint = " (write booleans as 0/1)" if raw.lower() in ("true", "false") else ""
         raise DataError(
