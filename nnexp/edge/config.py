@@ -174,6 +174,9 @@ FEATURES = Constraint(
 # Ten times the longest tutorial's 100 000 epochs is minutes; this is hours to days for
 # the smallest network: past it a run is a typo, not an experiment.
 MAX_EPOCHS = 10**9
+# Frames of learning.html and learning.gif: each is drawn and stored (a few kB), so ten
+# thousand are minutes of drawing and a page of tens of MB; past it a run is a typo.
+MAX_SNAPSHOTS = 10**4
 # Seeds each generator takes (NumPy raises past these).
 SEED_LIMITS = {"legacy": 2**32 - 1, "generator": None}
 
@@ -188,10 +191,16 @@ CONSTRAINTS: dict[str, Constraint] = {
     "seed": _int_at_least(0),
     "rng": _choice(["generator", "legacy"]),
     "dtype": _choice(["float64", "float32"]),
-    "log_every": _optional(_int_at_least(1)),
+    "log_every": _optional(
+        Constraint(
+            lambda v: _is_int(v) and 1 <= v <= MAX_EPOCHS, f"an integer in [1, {MAX_EPOCHS}]"
+        )
+    ),
     "progress": BOOL,
     "sweep_check": _choice(SWEEP_CHECKS),
-    "snapshots": _int_at_least(0),
+    "snapshots": Constraint(
+        lambda v: _is_int(v) and 0 <= v <= MAX_SNAPSHOTS, f"an integer in [0, {MAX_SNAPSHOTS}]"
+    ),
     "restore_best": BOOL,
     "early_stopping.patience": _optional(_int_at_least(1)),
     "early_stopping.monitor": _choice(MONITORS),
@@ -280,9 +289,15 @@ def validate(cfg) -> None:
         raise ConfigError(
             f"dataset.name={name!r} is not a {kind} dataset: use one of {', '.join(known)}"
         )
-    if kind == "generated":  # refused before its points are drawn (CSV: once it is read)
-        check_memory(cfg, select(cfg, "dataset.n"), 2, 2)
     classes = select(cfg, "dataset.classes")
+    if kind == "generated":  # refused before its points are drawn (CSV: once it is read)
+        n = select(cfg, "dataset.n")
+        if name in MULTICLASS and classes > n:
+            raise ConfigError(
+                f"dataset.classes={classes} is more than dataset.n={n} points: every class "
+                f"needs points, so dataset.classes must be an integer in [2, {n}]"
+            )
+        check_memory(cfg, n, 2, classes if name in MULTICLASS else 2)
     if classes != 2 and not (kind == "generated" and name in MULTICLASS):
         raise ConfigError(
             f"dataset.classes={classes} is not allowed with dataset={name}: only the generated "
@@ -458,15 +473,105 @@ def _did_you_mean(key: str) -> str:
     nested = [name for name in known if name.rpartition(".")[2] == key.lower()]
     if len(nested) == 1:  # batch_size: optimizer.batch_size
         return f": did you mean {nested[0]}?"
+    tail = key.lower().rpartition(".")[2]
+    if "." in key and tail in known:  # optimizer.lr: lr
+        return f": did you mean {tail}?"
     lowered = {name.lower(): name for name in known}
     close = difflib.get_close_matches(key.lower(), lowered, n=1, cutoff=0.75)
     return f": did you mean {lowered[close[0]]}?" if close else ""
 
 
+def _hydra_flags() -> dict:
+    """Hydra's command-line flags (``-m``, ``--cfg``, ...) -> their argparse actions."""
+    from hydra._internal.utils import get_args_parser
+
+    return {name: a for a in get_args_parser()._actions for name in a.option_strings}
+
+
+def check_words(args: list[str]) -> None:
+    """Raise ConfigError for a word Hydra would refuse with its usage or a parse error:
+    a flag it does not know, or a word that is neither an override (``key=value``,
+    ``~key``) nor the value of the flag before it (``--cfg job``)."""
+    from .cli import SUBCOMMANDS  # (cli imports this module only when it runs)
+
+    flags = _hydra_flags()
+    takes = None  # the flag whose value the next word may be
+    for arg in args:
+        if takes is not None and (takes.nargs is None or arg in (takes.choices or ())):
+            takes = None
+            continue
+        takes = None
+        if arg.startswith("-"):
+            name = arg.partition("=")[0]
+            prefixed = [f for f in flags if f.startswith("--") and f.startswith(name)]
+            action = flags.get(name) or (
+                flags[prefixed[0]] if name.startswith("--") and len(prefixed) == 1 else None
+            )
+            if action is None and name != "--check":
+                import difflib
+
+                close = difflib.get_close_matches(name, [*flags, "--check"], n=1, cutoff=0.6)
+                hint = f": did you mean {close[0]}?" if close else ""
+                raise ConfigError(
+                    f"{arg} is not a flag of nnexp{hint} (flags: -m for a sweep, --cfg job, "
+                    "--help, --check; nnexp --help lists them all)"
+                )
+            if action is not None and "=" not in arg and action.nargs != 0:
+                takes = action
+            continue
+        if "=" in arg or arg.startswith("~"):
+            continue
+        if arg in option_names() or arg in GROUPS:
+            allowed = CONSTRAINTS[arg].allowed if arg in CONSTRAINTS else None
+            raise ConfigError(
+                f"{arg} needs a value: write {arg}=VALUE"
+                + (f" ({arg} must be {allowed})" if allowed else "")
+            )
+        import difflib
+
+        close = difflib.get_close_matches(arg, SUBCOMMANDS, n=1, cutoff=0.6)
+        hint = f": did you mean nnexp {close[0]}?" if close else ""
+        raise ConfigError(
+            f"{arg} is neither an override nor a command{hint} (an override is key=value, "
+            f"such as lr=0.1; the commands are {', '.join(SUBCOMMANDS)})"
+        )
+
+
+def _group_value(key: str, value, options: list[str]) -> None:
+    """Raise ConfigError unless ``value`` names one of the config group's ``options``
+    (Hydra takes null, a number or an empty value for a group only to fail on it)."""
+    if isinstance(value, str) and value in options:
+        return
+    shown = "null" if value is None else _shown(value)
+    raise ConfigError(f"{key}={shown} does not exist: {key} must be one of " + ", ".join(options))
+
+
+def _launcher_value(key: str, value) -> None:
+    """Raise ConfigError for a hydra/... group value that is no config name at all."""
+    if isinstance(value, str) and value:
+        return
+    shown = "null" if value is None else _shown(value)
+    known = [*BUILTIN_LAUNCHERS, *LAUNCHER_PLUGINS] if key == "hydra/launcher" else []
+    raise ConfigError(
+        f"{key}={shown} is not a config name: {key} takes the name of one of its configs"
+        + (f", such as {', '.join(known)}" if known else "")
+    )
+
+
+def _schema_node(key: str) -> bool:
+    """Whether ``key`` is an option of the schema or a node holding options (not a
+    config group, whose deletion falls back to the schema's defaults)."""
+    return key not in GROUPS and any(
+        name == key or name.startswith(key + ".") for name in option_names()
+    )
+
+
 def preflight(args: list[str]) -> None:
     """Check the command line's overrides before Hydra composes, so a bad value gets one
     line with our words instead of Hydra's multi-line report."""
+    check_words(args)
     overrides = [a for a in args if not a.startswith("-") and "=" in a]
+    overrides += [a for a in args if a.startswith("~") and "=" not in a]
     multirun = any(a in ("-m", "--multirun") for a in args)
     parsed = _parse(overrides)
     from .main import mode_is_unset  # (main imports this module)
@@ -476,16 +581,41 @@ def preflight(args: list[str]) -> None:
     unswept = not multirun and mode_is_unset(args)
     keys = {o.key_or_group for o in parsed}
     plain = {}
+    # Without a search's sweeper (Optuna), interval() reaches Hydra's basic sweeper,
+    # which refuses it only after making the sweep's folder.
+    searching = "hparams_search" in keys or "hydra/sweeper" in keys or not mode_is_unset(args)
     for override in parsed:
         key = override.key_or_group
+        line = override.input_line
+        if not key:
+            raise ConfigError(
+                f"{line} is not a valid override (no key before '='): write key=value, "
+                "such as lr=0.1"
+            )
+        if override.is_delete() and _schema_node(key):
+            raise ConfigError(
+                f"~{key} would delete {key}, which every run reads: set it instead "
+                f"({key}=...), or leave it out for its default"
+            )
+        if multirun and not searching and override.is_sweep_override():
+            from hydra.core.override_parser.types import IntervalSweep
+
+            if isinstance(override.value(), IntervalSweep):
+                raise ConfigError(
+                    f"{line} is a search interval, which only a search samples: sweep a "
+                    f"list of values ({key}=0.01,0.1,1, or range(...)), or search with "
+                    "hparams_search=... (Optuna)"
+                )
         if unswept and override.is_sweep_override():
             # Hydra's words: "Ambiguous value for argument 'lr=0.1,1'", its hints cut off.
-            line = override.input_line
             raise ConfigError(
                 f"{line} gives several values, which only a sweep runs: add -m to run one "
                 f"job a value (python -m nnexp -m {shlex.quote(line)}); a list is written in brackets, "
                 "[a,b]"
             )
+        if key.startswith("hydra/") and not override.is_delete():
+            for value in _sweep_values(override):
+                _launcher_value(key, value)
         if key == "hydra/launcher" and not override.is_delete():
             for value in _sweep_values(override):
                 check_launcher(str(value))
@@ -501,10 +631,7 @@ def preflight(args: list[str]) -> None:
         if key in GROUPS:
             options = group_options(key)
             for value in _sweep_values(override):
-                if value is not None and str(value) not in options:
-                    raise ConfigError(
-                        f"{key}={value} does not exist: {key} must be one of " + ", ".join(options)
-                    )
+                _group_value(key, value, options)
         elif key in CONSTRAINTS:
             values = _sweep_values(override)
             for value in values:

@@ -1,4 +1,4 @@
-"""Check a whole sweep before any job starts.
+"""Check a whole sweep before any job starts (and a single run before its folder is made).
 
 Each swept value is checked on the command line (``config.preflight``), but a
 combination that cannot work — ``loss=bce`` with a three-class dataset, a CSV column
@@ -240,6 +240,28 @@ def report(jobs: list[Job], n_datasets: int, mode: str) -> list[str]:
     else:
         lines.append("sweep check: nothing was trained")
     return lines
+
+
+class RunCheck(Callback):
+    """Before a single run's folder is made: its config validated and its run built (no
+    training), as the sweep check builds a job, so a config that cannot run gets one line
+    and exit status 1 with nothing written. The dataset loaded is handed to the run
+    (``task.CHECKED``). Anything else that goes wrong here is left to the run, which
+    records it as its failure."""
+
+    def on_run_start(self, config, **kwargs) -> None:
+        from .task import CHECKED, dataset_key
+
+        datasets: dict[str, object] = {}
+        try:
+            builds(config, datasets)
+        except (ConfigError, DataError) as error:
+            print(f"nnexp: error: {_one_line(error)}", file=sys.stderr)
+            raise SystemExit(1) from None  # the status the run's own failure had
+        except Exception:
+            return
+        (dataset,) = datasets.values()
+        CHECKED[dataset_key(config)] = dataset  # type: ignore[assignment]
 
 
 class SweepCheck(Callback):

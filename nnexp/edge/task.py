@@ -8,6 +8,7 @@ multirun-end callback otherwise). Importing this module has no effect on Hydra's
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import sys
@@ -15,7 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
-from ..core.data import DataError
+from ..core.data import DataError, Dataset
 from ..core.train import History
 from ..run.execute import record_failure, run
 from ..run.setup import ConfigError, Setup
@@ -24,6 +25,17 @@ from .config import validate
 from .errors import os_error_line
 
 log = logging.getLogger("nnexp")
+
+# Datasets a single run's check (edge/sweep_check.py RunCheck) loaded before Hydra made
+# the run's folder, by ``dataset_key``: the run trains on them instead of loading again.
+CHECKED: dict[str, Dataset] = {}
+
+
+def dataset_key(cfg) -> str:
+    """A config's dataset options as JSON: configs with equal keys load equal datasets."""
+    from omegaconf import OmegaConf
+
+    return json.dumps(OmegaConf.to_container(cfg.dataset, resolve=True), sort_keys=True)
 
 
 def command_line() -> str:
@@ -82,7 +94,8 @@ def task(cfg, trained: tuple[Setup, History] | None = None) -> float:
             resume.clear(out_dir)
         if trained is None:  # a trained network's config was validated before it trained
             validate(cfg)
-        summary = run(cfg, out_dir, command, trained)
+        dataset = CHECKED.pop(dataset_key(cfg), None) if trained is None and CHECKED else None
+        summary = run(cfg, out_dir, command, trained, dataset)
     except (ConfigError, DataError) as error:
         summary = _record(out_dir, cfg, error, command)
         _log(hc.mode == RunMode.MULTIRUN, str(error))

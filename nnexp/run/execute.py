@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..core.data import DataError
+from ..core.data import DataError, Dataset
 from ..core.train import History
 from . import artifacts, environment, learning
 from .setup import ConfigError, Setup, build
@@ -147,14 +147,16 @@ def run(
     out_dir: Path,
     command: str = "python -m nnexp",
     trained: tuple[Setup, History] | None = None,
+    dataset: Dataset | None = None,
 ) -> dict:
     """Train one network as ``cfg`` says and write its run folder. Returns the summary.
 
     ``trained`` hands over a network that was already trained elsewhere (the batched
-    launcher trains many at once); only the run folder is then written."""
+    launcher trains many at once); only the run folder is then written. ``dataset``: the
+    dataset ``cfg.dataset`` loads, when it was loaded already (the run's check)."""
     ask_git_early()
     if trained is None:
-        setup = build(cfg)
+        setup = build(cfg, dataset)
         history = fit(cfg, setup)
     else:
         setup, history = trained
