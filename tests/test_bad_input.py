@@ -158,6 +158,22 @@ CANNOT_RUN = [
         "dataset.classes=100000000000000000000 is more than dataset.n=200 points: every class "
         "needs points, so dataset.classes must be an integer in [2, 200]",
     ),
+    # options the run does not read (said ok and trained without them)
+    (
+        ["optimizer.momentum=0.5"],
+        "optimizer.momentum=0.5 is not read by optimizer.name=gd: only momentum takes it "
+        "(optimizer=momentum)",
+    ),
+    (
+        ["optimizer=momentum", "optimizer.beta2=0.9"],
+        "optimizer.beta2=0.9 is not read by optimizer.name=momentum: only adam takes it "
+        "(optimizer=adam)",
+    ),
+    (
+        ["dataset.seed=5"],
+        "dataset.seed=5 is not read by dataset=red_blue without held-out rows: it seeds the "
+        "generated datasets' points and the held-out split (dataset.val_fraction)",
+    ),
     (
         ["dataset.queries=[[1,2,3]]"],
         "dataset.queries[0]: expected 2 numbers (x, y), got 3 values",
@@ -211,3 +227,40 @@ def test_the_run_check_hands_its_dataset_to_the_run(tmp_path, capsys, monkeypatc
         RunCheck().on_run_start(compose_config("dataset.n=50", hydra=True))
     assert exit_info.value.code == 1
     assert capsys.readouterr().err.startswith("nnexp: error: dataset.n=50 is not read by")
+
+
+def test_options_the_run_reads_still_pass():
+    from nnexp.edge.config import validate
+
+    validate(compose_config("optimizer=momentum", "optimizer.momentum=0.5"))
+    validate(compose_config("optimizer=adam", "optimizer.beta1=0.8", "optimizer.eps=1e-6"))
+    validate(compose_config("dataset.seed=5", "dataset.val_fraction=0.3"))
+    validate(compose_config("dataset=xor", "dataset.seed=5"))
+    validate(compose_config("optimizer.weight_decay=0.01", "optimizer.momentum=0.9"))
+
+
+# Subcommands' usage mistakes -> the one line (argparse printed its usage block first).
+USAGE = [
+    (
+        ["report"],
+        "nnexp report: error: the following arguments are required: sweep_dir "
+        "(nnexp report --help shows its usage)",
+    ),
+    (
+        ["predict", "--bogus", "run"],
+        "nnexp predict: error: unrecognized arguments: --bogus "
+        "(nnexp predict --help shows its usage)",
+    ),
+    (
+        ["verify", "a", "b"],
+        "nnexp verify: error: unrecognized arguments: b (nnexp verify --help shows its usage)",
+    ),
+]
+
+
+@pytest.mark.parametrize("args,line", quick_first(USAGE, _ids(USAGE), quick=1), ids=_ids(USAGE))
+def test_a_subcommands_usage_mistake_is_one_line(tmp_path, args, line):
+    result = nnexp(tmp_path, *args)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [line]
+    assert list(tmp_path.iterdir()) == []

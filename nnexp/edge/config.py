@@ -20,7 +20,7 @@ from ..core.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..core.data import BUILTIN, GENERATED, MULTICLASS
 from ..core.losses import LOSSES
 from ..core.network import INITIALIZERS
-from ..core.optim import OPTIMIZERS
+from ..core.optim import OPTIMIZERS, coefficients
 from ..run.setup import ConfigError, check_memory, select
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"  # nnexp/conf, shipped in the wheel
@@ -317,6 +317,24 @@ def validate(cfg) -> None:
                     else f"only the generated datasets ({', '.join(GENERATED)}) take it"
                 )
             )
+    seed = select(cfg, "dataset.seed")
+    if kind == "builtin" and seed != DatasetConf.seed and select(cfg, "dataset.val_fraction") == 0:
+        raise ConfigError(
+            f"dataset.seed={seed} is not read by dataset={name} without held-out rows: it "
+            "seeds the generated datasets' points and the held-out split (dataset.val_fraction)"
+        )
+    optimizer = select(cfg, "optimizer.name")
+    takes = coefficients(OPTIMIZERS[optimizer])
+    for option in OPTIMIZER_ONLY:
+        value = select(cfg, f"optimizer.{option}")
+        # Set for an update rule that never reads it: the run would say ok about another.
+        if option not in takes and value != getattr(OptimizerConf, option):
+            readers = [n for n, rule in OPTIMIZERS.items() if option in coefficients(rule)]
+            raise ConfigError(
+                f"optimizer.{option}={value} is not read by optimizer.name={optimizer}: "
+                f"only {' and '.join(readers)} {'take' if len(readers) > 1 else 'takes'} it "
+                f"(optimizer={readers[0]})"
+            )
     if kind == "csv":
         for key in ("dataset.path", "dataset.target"):
             if not select(cfg, key):
@@ -335,6 +353,10 @@ DATASET_KIND_ONLY = {
     "dataset.n": "generated",
     "dataset.noise": "generated",
 }
+
+
+# Optimiser coefficients only some update rules read (lr and weight_decay: every rule).
+OPTIMIZER_ONLY = ("momentum", "beta1", "beta2", "eps")
 
 
 def _shown(value) -> str:

@@ -15,7 +15,6 @@ re-run, 2 for a folder that holds no run.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import sys
@@ -38,6 +37,7 @@ from ..run.artifacts import (
     read_summary,
 )
 from ..run.setup import ConfigError
+from ..run.usage import Parser
 from ..sweep.resume import COSMETIC
 
 PROG = "nnexp verify"
@@ -393,7 +393,7 @@ def verify(path: Path, out=print) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="Train a run (or every job of a sweep) again from what its folder "
         "recorded and compare metrics, parameters and predictions bit for bit. "

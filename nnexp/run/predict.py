@@ -20,6 +20,7 @@ import numpy as np
 from ..core.network import predict
 from . import artifacts
 from .artifacts import DamagedModel, load_model, read_summary
+from .usage import Parser
 
 MODEL = artifacts.MODEL
 PROG = "nnexp predict"
@@ -139,8 +140,8 @@ def negatives_as_values(argv: list[str]) -> list[str]:
     return argv
 
 
-def parser() -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(
+def parser() -> Parser:
+    return Parser(
         prog=PROG,
         description="Predict new inputs with the network a run trained.",
         epilog="examples:\n"

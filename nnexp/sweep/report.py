@@ -22,7 +22,6 @@ The sweep folder gets:
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..run import artifacts
+from ..run.usage import Parser
 from . import figures, render
 from .figures import CAPTIONS, fmt
 from .render import Page
@@ -141,7 +141,7 @@ def build(sweep_dir: Path, config=None, before_writing=None) -> Report:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="nnexp report",
         description="Rebuild a sweep folder's summary.csv, figures, report.md and "
         "report.html from its run folders (also for an interrupted or running sweep).",
