@@ -158,6 +158,12 @@ CANNOT_RUN = [
         "dataset.classes=100000000000000000000 is more than dataset.n=200 points: every class "
         "needs points, so dataset.classes must be an integer in [2, 200]",
     ),
+    # past float32's range (NumPy warned of an overflow in a cast; the run diverged)
+    (
+        ["dtype=float32", "lr=1e39"],
+        "lr=1e+39 is not allowed with dtype=float32: lr must be a number in (0, 3.403e+38], "
+        "float32's largest",
+    ),
     # options the run does not read (said ok and trained without them)
     (
         ["optimizer.momentum=0.5"],
@@ -237,6 +243,8 @@ def test_options_the_run_reads_still_pass():
     validate(compose_config("dataset.seed=5", "dataset.val_fraction=0.3"))
     validate(compose_config("dataset=xor", "dataset.seed=5"))
     validate(compose_config("optimizer.weight_decay=0.01", "optimizer.momentum=0.9"))
+    validate(compose_config("dtype=float32", "lr=3e38", "model.init_scale=1e10"))
+    validate(compose_config("lr=1e39", "model.init_scale=1e39"))  # float64 holds them
 
 
 # Subcommands' usage mistakes -> the one line (argparse printed its usage block first).

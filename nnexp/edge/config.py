@@ -177,6 +177,9 @@ MAX_EPOCHS = 10**9
 # Frames of learning.html and learning.gif: each is drawn and stored (a few kB), so ten
 # thousand are minutes of drawing and a page of tens of MB; past it a run is a typo.
 MAX_SNAPSHOTS = 10**4
+# Options cast to the run's dtype as they are, and float32's largest number.
+FLOAT32_CAST = ("lr", "model.init_scale")
+FLOAT32_MAX = 3.4028234663852886e38  # np.finfo(np.float32).max
 # Seeds each generator takes (NumPy raises past these).
 SEED_LIMITS = {"legacy": 2**32 - 1, "generator": None}
 
@@ -282,6 +285,14 @@ def validate(cfg) -> None:
             value = list(value)
         check(key, value)
     check_seed(select(cfg, "seed"), select(cfg, "rng"))
+    if select(cfg, "dtype") == "float32":
+        for key in FLOAT32_CAST:
+            value = select(cfg, key)
+            if value > FLOAT32_MAX:  # cast to float32 it is inf (NumPy warns, the run diverges)
+                raise ConfigError(
+                    f"{key}={value:g} is not allowed with dtype=float32: {key} must be a "
+                    f"number in (0, {FLOAT32_MAX:.4g}], float32's largest"
+                )
     kind, name = select(cfg, "dataset.kind"), select(cfg, "dataset.name")
     kinds: dict[str, dict[str, Any]] = {"builtin": BUILTIN, "generated": GENERATED}
     known = kinds.get(kind)
