@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cli import nnexp, only_run, quick_first
+from cli import job_dirs, nnexp, only_run, quick_first
 
 TUTORIAL_LINE = "x1=1 x2=0 x3=0 -> 0.99993704 (class 1)"
 
@@ -98,9 +98,12 @@ def test_folder_without_model(tmp_path):
 
 @pytest.mark.slow
 def test_failed_run_says_why(tmp_path):
-    result = nnexp(tmp_path, "dataset=csv", "dataset.path=missing.csv", "dataset.target=label")
-    assert result.returncode != 0
-    line = one_error_line(predict(tmp_path, str(only_run(tmp_path)), "1"))
+    # A single run is refused before its folder is made: a sweep job records the failure.
+    args = ["dataset=csv", "dataset.path=missing.csv", "dataset.target=label"]
+    result = nnexp(tmp_path, "-m", *args, "sweep_check=skip", "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr
+    (job,) = job_dirs(tmp_path / "sweep")
+    line = one_error_line(predict(tmp_path, str(job), "1"))
     assert "failed run" in line and "missing.csv" in line
 
 
