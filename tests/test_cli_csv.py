@@ -178,3 +178,21 @@ def test_dataset_options_another_kind_reads_are_refused(overrides, words):
     with pytest.raises(ConfigError, match=re.escape(words)):
         validate(compose_config(*overrides))
     validate(compose_config("dataset=xor", "dataset.n=50", "dataset.noise=0.1"))
+
+
+def test_an_id_column_is_trained_on_with_a_warning(tmp_path):
+    blobs(tmp_path / "blobs.csv")
+    frame = pd.read_csv(tmp_path / "blobs.csv")
+    frame.insert(0, "customer", np.arange(7001, 7001 + len(frame)))
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    args = ["dataset=csv", "dataset.path=ids.csv", "dataset.target=label", "epochs=20"]
+    result = nnexp(tmp_path, *args, "snapshots=0")
+    assert result.returncode == 0, result.stderr
+    warning = (
+        "feature column 'customer' holds a different whole number in every row "
+        "(7001 to 7040): if it is an id"
+    )
+    assert result.stdout.count(warning) == 1, result.stdout  # the log, as every run line
+    run = only_run(tmp_path)
+    assert warning in (run / "nnexp.log").read_text()
+    assert summary(run)["status"] == "ok"

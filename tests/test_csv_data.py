@@ -286,3 +286,36 @@ def test_bad_queries(tmp_path, queries, words):
     message = error_of(write(tmp_path, "x,y,label\n1,2,a\n3,4,b\n"), "label", queries=queries)
     for word in words:
         assert word in message
+
+
+# --- columns that load but are worth a word ------------------------------------------
+
+
+def numbered(tmp_path, ids, rows: int = 30) -> str:
+    lines = [f"{v},{(row * 7) % 5 / 4},{'ab'[row % 2]}" for row, v in enumerate(ids[:rows])]
+    return write(tmp_path, "id,x,label\n" + "\n".join(lines) + "\n")
+
+
+def test_a_column_numbering_the_rows_is_named_as_a_likely_id(tmp_path):
+    from nnexp.core.data import hold_out
+    from nnexp.run.csv_data import id_columns
+
+    data = hold_out(load_csv(numbered(tmp_path, list(range(101, 131))), "label"), 0.2, 0)
+    (line,) = id_columns(data)  # the validation rows count too
+    assert line.startswith("feature column 'id' holds a different whole number in every row")
+    assert "(101 to 130)" in line and "leave it out (dataset.features)" in line
+
+
+@pytest.mark.parametrize(
+    "ids, rows",
+    [
+        (list(range(30)) * 2, 30 * 2),  # repeated
+        ([i * 10 for i in range(30)], 30),  # spread over ten times the rows: a measurement
+        ([i + 0.5 for i in range(30)], 30),  # not whole numbers
+        (list(range(19)), 19),  # too few rows to tell
+    ],
+)
+def test_other_number_columns_are_not_taken_for_ids(tmp_path, ids, rows):
+    from nnexp.run.csv_data import id_columns
+
+    assert id_columns(load_csv(numbered(tmp_path, ids, rows), "label")) == []

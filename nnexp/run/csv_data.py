@@ -40,6 +40,9 @@ FIRST_LINE = 2  # the header is line 1
 # a quantity to predict (nnexp classifies): ten digits pass, a column of prices does not.
 QUANTITY_CLASSES = 10
 CATEGORIES_SHOWN = 5  # values of a text column named in its error
+# A feature column with a different whole number in each of at least this many rows,
+# spanning fewer than twice as many values as rows, numbers the rows: warned about.
+ID_ROWS = 20
 
 
 def load_csv(
@@ -265,3 +268,26 @@ def _number_name(value: float) -> str:
 
 def _short(value: str, limit: int = 40) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def id_columns(data: Dataset) -> list[str]:
+    """One warning line for each feature that looks like a row id: a different whole
+    number in every row (training and validation rows, ``X: (n, d)`` raw), densely
+    spread. Such a column tells nothing about the class unless the file's order does,
+    and then it leaks; it is trained on like any other, so the user hears of it."""
+    X = data.X if data.X_val is None else np.vstack([data.X, data.X_val])  # (n, d)
+    n = len(X)
+    if n < ID_ROWS:
+        return []
+    lines = []
+    for name, column in zip(data.feature_names, X.T):
+        low, high = column.min(), column.max()
+        whole = (column == np.round(column)).all() and high - low < 2 * n
+        if whole and len(np.unique(column)) == n:
+            lines.append(
+                f"feature column {name!r} holds a different whole number in every row "
+                f"({_number_name(low)} to {_number_name(high)}): if it is an id, it "
+                "tells nothing about the class and is trained on all the same: leave "
+                "it out (dataset.features)"
+            )
+    return lines

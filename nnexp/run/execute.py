@@ -20,6 +20,7 @@ from .. import __version__
 from ..core.data import DataError, Dataset
 from ..core.train import History
 from . import artifacts, environment, learning
+from .csv_data import id_columns
 from .setup import ConfigError, Setup, build
 
 log = logging.getLogger("nnexp")
@@ -157,9 +158,11 @@ def run(
     ask_git_early()
     if trained is None:
         setup = build(cfg, dataset)
+        warn_about_columns(cfg, setup)
         history = fit(cfg, setup)
     else:
         setup, history = trained
+        warn_about_columns(cfg, setup)
     summary = summarize(history, setup.validation is not None)
     summary.update(command=command, resolved=setup.resolved, **provenance(cfg))
     if summary["status"] == "diverged":
@@ -177,6 +180,13 @@ def run(
     if warning:
         log.warning("%s", warning)
     return summary
+
+
+def warn_about_columns(cfg, setup: Setup) -> None:
+    """Log what a user's table holds that it probably should not (an id column)."""
+    if cfg.dataset.kind == "csv":
+        for line in id_columns(setup.dataset):
+            log.warning("%s", line)
 
 
 def result_line(summary: dict) -> str:
