@@ -58,7 +58,7 @@ COMMAND_LINE = [
     ),
     (
         ["-m", "model=mlp,null"],
-        "model=null does not exist: model must be one of deep, mlp, perceptron",
+        "model=null does not exist: model must be one of deep, mlp, perceptron, wide",
     ),
     (
         ["hydra/launcher=1"],
