@@ -196,3 +196,21 @@ def test_an_id_column_is_trained_on_with_a_warning(tmp_path):
     run = only_run(tmp_path)
     assert warning in (run / "nnexp.log").read_text()
     assert summary(run)["status"] == "ok"
+
+
+def test_a_run_no_better_than_the_majority_class_says_so(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 200  # noise features, one row in ten "yes": nothing to learn but the counts
+    frame = pd.DataFrame({"a": rng.standard_normal(n), "b": rng.standard_normal(n)})
+    frame["bought"] = np.where(np.arange(n) % 10 == 0, "yes", "no")
+    frame.to_csv(tmp_path / "shop.csv", index=False)
+    args = ["dataset=csv", "dataset.path=shop.csv", "dataset.target=bought", "snapshots=0"]
+    result = nnexp(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert "is no better than always answering the most common class 'no'" in result.stdout
+    run = only_run(tmp_path)
+    floor = summary(run)["majority"]
+    assert floor["class"] == "no" and 0.85 <= floor["val_accuracy"] <= 0.95
+    report = (run / "report.md").read_text()
+    assert "Always answering the most common class, `no`, scores " in report
+    assert f"{100 * floor['val_accuracy']:.2f}% on the validation rows" in report

@@ -198,7 +198,7 @@ def _results(summary: dict) -> list[Block]:
                 str(best.get(f"{metric}_epoch", MISSING)),
             ]
         )
-    return [
+    out = [
         Block("h2", _plain("Results")),
         Block(
             "table",
@@ -207,6 +207,23 @@ def _results(summary: dict) -> list[Block]:
             numeric=[False, True, True, True],
         ),
     ]
+    floor = summary.get("majority")
+    if isinstance(floor, dict) and "accuracy" in floor:
+        # The accuracy to beat: on 95/5 classes, 95 % is what answering "no" always scores.
+        where = [f"{_number(floor['accuracy'], True)} on the training rows"]
+        if "val_accuracy" in floor:
+            where.insert(0, f"{_number(floor['val_accuracy'], True)} on the validation rows")
+        out.append(
+            Block(
+                "p",
+                _plain(
+                    "Always answering the most common class, ",
+                    Text(str(floor.get("class")), "code"),
+                    f", scores {' and '.join(where)}: the accuracy to beat.",
+                ),
+            )
+        )
+    return out
 
 
 def _query_columns(header: list[str], d: int) -> tuple[list[int], list[int]]:
