@@ -117,6 +117,27 @@ def test_diverged_run_says_where(tmp_path):
     assert "| query | x | y | predicted | output(red) |" in text
 
 
+def test_an_early_stop_and_the_epoch_kept_are_said(red_blue_report, tmp_path):
+    """Found on a CSV run: "ok, 200 epochs", and final numbers that were epoch 100's
+    (restored), with no word of either."""
+    _, summary = red_blue_report
+    net = Network(2, (4,), 1, "sigmoid", "sigmoid", bias=False)
+    stop = {"stop_reason": "early_stopping", "stopped_at": 200, "best_epoch": 100}
+    stop |= {"monitor": "val_loss", "restored_best": True}
+    stop["stop_message"] = "no val_loss improvement for 100 epochs after epoch 100"
+    text = write_report(tmp_path, summary | stop, red_blue(), net).read_text()
+    assert (
+        "Stopped early at epoch 200: no val_loss improvement for 100 epochs after epoch "
+        "100. The weights kept, and the final numbers below, are epoch 100's, its best "
+        "val_loss." in text
+    )
+    every_epoch = stop | {"stop_reason": "epochs", "stopped_at": 300}
+    text = write_report(tmp_path, summary | every_epoch, red_blue(), net).read_text()
+    assert "Stopped" not in text and "are epoch 100's, its best val_loss." in text
+    text = write_report(tmp_path, summary, red_blue(), net).read_text()  # the last epoch's
+    assert "Stopped" not in text and "weights kept" not in text
+
+
 def test_three_classes_show_one_probability_a_class(tmp_path):
     X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.1, 0.1], [0.9, 0.1], [0.1, 0.9]])
     data = Dataset(

@@ -158,6 +158,9 @@ def _header(summary: dict, dataset, net) -> list[Block]:
             ),
         )
     )
+    kept = _kept_epoch(summary)
+    if kept:
+        out.append(Block("p", _plain(kept)))
     if summary.get("status") == "diverged":
         final = summary.get("final", {}).get("loss")
         out.append(
@@ -181,6 +184,22 @@ def _header(summary: dict, dataset, net) -> list[Block]:
         parts.append(". The run's numbers, model and predictions are complete.")
         out.append(Block("note", _plain(*parts)))
     return out
+
+
+def _kept_epoch(summary: dict) -> str | None:
+    """How training ended, when the final numbers are not simply the last epoch's: an
+    early stop, and the weights of an earlier (the best) epoch kept."""
+    best, stopped = summary.get("best_epoch"), summary.get("stopped_at")
+    restored = summary.get("restored_best") and best is not None and best != stopped
+    kept = (
+        f" The weights kept, and the final numbers below, are epoch {best}'s, its best "
+        f"{summary.get('monitor', 'loss')}."
+        if restored
+        else ""
+    )
+    if summary.get("stop_reason") == "early_stopping":
+        return f"Stopped early at epoch {stopped}: {summary.get('stop_message')}.{kept}"
+    return kept.strip() or None
 
 
 def _results(summary: dict) -> list[Block]:
