@@ -7,8 +7,9 @@ wine and breast cancer, the CSV defaults were chosen on) does not have: scikit-l
 digits (10 classes, some pixel columns constant zero), its diabetes progression binned
 into three named classes, and generated tables with string labels, labels with spaces, an
 id and a constant column, 95/5 classes, 20 classes, 200 columns of which 5 tell, 50 000
-rows, and features in units from 1e-3 to 1e6. Two more hold a text column (colours) and
-missing cells: nnexp refuses those with one line, and the table says so.
+rows, features in units from 1e-3 to 1e6, and a True/False column. Two more hold a text
+column (colours) and missing cells: nnexp refuses those with one line, and the table
+says so.
 
 nnexp loads the CSV of the training rows as a run does (``build`` on the composed
 config: the loader, the held-out validation rows, standardisation), trains, and is scored
@@ -40,6 +41,7 @@ from quality import HIDDEN, split
 from nnexp.core.data import DataError
 from nnexp.core.network import predict
 from nnexp.core.train import accuracy
+from nnexp.run.csv_data import load_csv
 from nnexp.run.setup import build
 
 
@@ -133,6 +135,12 @@ def text_column() -> pd.DataFrame:
     return _features(X).assign(colour=colours[picked], label=y)
 
 
+def booleans() -> pd.DataFrame:
+    X, y = _generated(10, 600, d=6, informative=3)
+    member = np.random.default_rng(0).random(len(y)) < np.where(y == 1, 0.7, 0.3)
+    return _features(X).assign(member=np.where(member, "True", "False"), label=y)
+
+
 def missing_cells() -> pd.DataFrame:
     X, y = _generated(3, 600)
     frame = _features(X).astype(object)
@@ -152,6 +160,7 @@ PROBLEMS: dict[str, tuple[str, Callable[[], pd.DataFrame]]] = {
     "wide": ("200 columns, 5 informative", wide),
     "long": ("50 000 rows", long),
     "scales": ("units from 1e-3 to 1e6", scales),
+    "booleans": ("a True/False column", booleans),
     "text": ("a text column (colours)", text_column),
     "missing": ("5 % empty cells", missing_cells),
 }
@@ -172,7 +181,9 @@ def nnexp_accuracy(frame, train_rows, test_rows, seed, folder: Path, overrides):
     start = time.perf_counter()
     s.train()
     seconds = time.perf_counter() - start
-    X = frame.iloc[test_rows][s.dataset.feature_names].to_numpy(dtype=float)
+    # The test rows read as the run read its own (True/False as 1/0), as predict takes them.
+    frame.iloc[test_rows].to_csv(path, index=False)
+    X = load_csv(str(path), "label", s.dataset.feature_names).X
     truth = frame.iloc[test_rows]["label"].astype(str).map(s.dataset.class_names.index)
     out = predict(s.net, s.params, s.dataset.transform(X))
     return float(accuracy(out, truth.to_numpy())), seconds

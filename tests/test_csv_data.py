@@ -177,9 +177,16 @@ def test_first_bad_line_wins_across_columns(tmp_path):
     assert "line 3" in message and "'oops'" in message
 
 
-def test_booleans_are_not_numbers(tmp_path):
-    message = error_of(write(tmp_path, "flag,label\nTrue,a\nFalse,b\n"), "label")
-    assert "column 'flag'" in message and "'True'" in message and "0/1" in message
+def test_a_column_of_booleans_reads_as_1_and_0(tmp_path):
+    path = write(tmp_path, "flag,x,label\nTrue,1,a\nfalse,2,b\nFALSE,3,a\n")
+    assert load_csv(path, "label").X[:, 0].tolist() == [1.0, 0.0, 0.0]
+    message = error_of(write(tmp_path, "flag,label\nTrue,a\n,b\n"), "label")
+    assert "line 3, column 'flag' is empty" in message  # missing is missing still
+
+
+def test_a_boolean_among_numbers_is_a_bad_cell(tmp_path):
+    message = error_of(write(tmp_path, "flag,label\n1,a\nTrue,b\n"), "label")
+    assert "line 3, column 'flag'" in message and "'True'" in message and "0/1" in message
 
 
 def test_infinity_is_not_allowed(tmp_path):

@@ -53,6 +53,12 @@ def test_model_file_and_negative_numbers(triples, tmp_path):
     assert result.stdout.startswith("x1=-0.001 x2=-0.5 x3=2 -> ")
 
 
+def test_true_and_false_are_1_and_0_as_in_a_csv(triples, tmp_path):
+    result = predict(tmp_path, str(triples), "True", "false", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == TUTORIAL_LINE + "\n"
+
+
 def test_asks_for_each_feature_on_stdin(triples, tmp_path):
     result = predict(tmp_path, str(triples), input="1\n0\n0\n")
     assert result.returncode == 0, result.stderr

@@ -11,8 +11,9 @@ Choices worth knowing:
 - A cell that is empty, ``NA``, ``N/A``, ``NaN`` or ``null`` is missing: there is no
   imputation, so a missing feature or label is an error (naming the first such row and
   counting the rest of its column). Blank lines are skipped.
-- A feature column with no number in it (colours, ``True``/``False``) is refused as
-  text, naming its values; a column of numbers with a bad cell is refused at that cell.
+- A feature column of ``True``/``False`` alone (any case) is read as 1/0. Any other
+  feature column with no number in it (colours) is refused as text, naming its values; a
+  column of numbers with a bad cell is refused at that cell.
 - Class names are the sorted distinct target values as text; when every label is a
   number they are sorted as numbers (``2`` before ``10``) and written without a
   trailing ``.0``, so labels 0/1 become class names ``"0"``/``"1"``.
@@ -39,6 +40,7 @@ FIRST_LINE = 2  # the header is line 1
 # A number target with more classes than this, and under 5 rows a class on average, is
 # a quantity to predict (nnexp classifies): ten digits pass, a column of prices does not.
 QUANTITY_CLASSES = 10
+BOOLEANS = {"true": "1", "false": "0"}  # a feature column of these alone is read as 1/0
 CATEGORIES_SHOWN = 5  # values of a text column named in its error
 # A feature column with a different whole number in each of at least this many rows,
 # spanning fewer than twice as many values as rows, numbers the rows: warned about.
@@ -186,7 +188,7 @@ def _numbers(path: str, text, features: list[str], lines) -> np.ndarray:
     import pandas as pd
 
     missing = text.apply(lambda col: col.str.lower().isin(MISSING))
-    values = text[features].apply(lambda col: pd.to_numeric(col, errors="coerce"))
+    values = text[features].apply(lambda col: pd.to_numeric(_booleans(col), errors="coerce"))
     bad = missing.copy()
     bad[features] = missing[features] | ~np.isfinite(values.to_numpy(dtype=float))
     rows = np.flatnonzero(bad.to_numpy().any(axis=1))
@@ -210,14 +212,10 @@ def _numbers(path: str, text, features: list[str], lines) -> np.ndarray:
             distinct = sorted(set(words))
             shown = ", ".join(_short(v, 20) for v in distinct[:CATEGORIES_SHOWN])
             shown += ", ..." if len(distinct) > CATEGORIES_SHOWN else ""
-            hint = (
-                "write them as 0/1"
-                if {v.lower() for v in distinct} <= {"true", "false"}
-                else "encode it as numbers (one 0/1 column a value)"
-            )
             raise DataError(
                 f"{path}: feature column {column!r} holds text, not numbers "
-                f"({len(distinct)} values: {shown}): {hint}, or leave it out (dataset.features)"
+                f"({len(distinct)} values: {shown}): encode it as numbers (one 0/1 column a "
+                "value), or leave it out (dataset.features)"
             )
         hint = " (write booleans as 0/1)" if raw.lower() in ("true", "false") else ""
         raise DataError(
@@ -225,6 +223,16 @@ def _numbers(path: str, text, features: list[str], lines) -> np.ndarray:
             f"must hold numbers{hint}"
         )
     return values[features].to_numpy(dtype=np.float64)
+
+
+def _booleans(column):
+    """A column of True/False alone (any case, missing cells aside), as spreadsheets and
+    pandas write booleans -> "1"/"0"; any other column as it is."""
+    lower = column.str.lower()
+    written = lower[~lower.isin(MISSING)]
+    if len(written) and written.isin(BOOLEANS).all():
+        return lower.map(BOOLEANS).fillna(column)
+    return column
 
 
 def _classes(path: str, column, target: str, n: int) -> tuple[np.ndarray, list[str]]:

@@ -77,8 +77,9 @@ def parse_points(tokens: list[str], features: list[str]) -> np.ndarray:
 
 
 def number(text: str, feature: str | None = None) -> float:
+    """A typed value -> float; True/False (any case) are 1/0, as in a CSV's columns."""
     try:
-        value = float(text)
+        value = float({"true": 1.0, "false": 0.0}.get(text.strip().lower(), text))
     except ValueError:
         value = float("nan")
     if not np.isfinite(value):
