@@ -79,3 +79,19 @@ def test_batched_sweep_benchmark_runs_on_a_tiny_budget(tmp_path):
     assert [r[0] for r in rows] == ["sweep wall time", "training"], result.stdout
     for _, basic, batched, ratio in rows:
         assert float(basic) > 0 and float(batched) > 0 and float(ratio) > 0
+
+
+@pytest.mark.slow
+def test_quality_on_unseen_tables_scores_a_table_and_names_a_refusal(monkeypatch, capsys):
+    pytest.importorskip("sklearn")
+    import quality_unseen
+
+    argv = ["quality_unseen.py", "--problems", "booleans", "text", "--seeds", "1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    quality_unseen.main()
+    out = capsys.readouterr().out
+    scored = next(line for line in out.splitlines() if line.startswith("| a True/False column"))
+    nnexp_score, scikit_learn = (float(c.split("±")[0]) for c in scored.split("|")[2:5:2])
+    assert nnexp_score > 80 and scikit_learn > 80  # about 90 both, against 43 for the majority
+    assert "| a text column (colours) | refused (1) |" in out
+    assert "(1) a text column (colours): table.csv: feature column 'colour' holds text" in out
