@@ -167,3 +167,36 @@ def test_every_replica_option_is_range_checked():
     from nnexp.sweep.batched import REPLICA_OPTIONS
 
     assert set(REPLICA_OPTIONS) <= set(CONSTRAINTS)
+
+
+# An option some job sets and never reads: refused when no job of the sweep reads it (the
+# sweep is the mistake), accepted when others read it (a grid crossing the two).
+UNREAD = [
+    (["optimizer=gd,momentum", "optimizer.momentum=0.5,0.8"], None),
+    (["dataset=red_blue,xor", "dataset.n=50"], None),
+    (["hydra/launcher=basic", "optimizer=gd,momentum", "optimizer.momentum=0.5"], None),
+    (
+        ["optimizer=gd,adam", "optimizer.momentum=0.5"],
+        "optimizer.momentum=0.5 is not read by optimizer.name={}: only momentum takes it "
+        "(optimizer=momentum)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "overrides,line", quick_first(UNREAD, [" ".join(o) for o, _ in UNREAD], quick=1)
+)
+def test_an_option_is_refused_only_when_no_job_of_the_sweep_reads_it(tmp_path, overrides, line):
+    done = nnexp(tmp_path, "check", *overrides, "epochs=3")
+    said = done.stdout.splitlines()
+    if line is None:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert said[0].startswith("sweep check: all ")
+    else:
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert said[0] == "sweep check: 2 of 2 jobs would fail (1 dataset loaded):"
+        assert said[1:3] == [
+            f"  job #0 (optimizer=gd): {line.format('gd')}",
+            f"  job #1 (optimizer=adam): {line.format('adam')}",
+        ]
+    assert not (tmp_path / "outputs").exists()

@@ -314,38 +314,6 @@ def validate(cfg) -> None:
             f"dataset.classes={classes} is not allowed with dataset={name}: only the generated "
             f"{' and '.join(MULTICLASS)} take a number of classes (the others have their own)"
         )
-    for key, wanted in DATASET_KIND_ONLY.items():
-        value = select(cfg, key)
-        if hasattr(value, "_content"):  # an OmegaConf ListConfig
-            value = list(value)
-        # Set on a dataset that never reads it: the run would say ok about other data.
-        if kind != wanted and value != getattr(DatasetConf(), key.split(".")[1]):
-            raise ConfigError(
-                f"{key}={_shown(value)} is not read by dataset={name}: "
-                + (
-                    "add dataset=csv to train on your file"
-                    if wanted == "csv"
-                    else f"only the generated datasets ({', '.join(GENERATED)}) take it"
-                )
-            )
-    seed = select(cfg, "dataset.seed")
-    if kind == "builtin" and seed != DatasetConf.seed and select(cfg, "dataset.val_fraction") == 0:
-        raise ConfigError(
-            f"dataset.seed={seed} is not read by dataset={name} without held-out rows: it "
-            "seeds the generated datasets' points and the held-out split (dataset.val_fraction)"
-        )
-    optimizer = select(cfg, "optimizer.name")
-    takes = coefficients(OPTIMIZERS[optimizer])
-    for option in OPTIMIZER_ONLY:
-        value = select(cfg, f"optimizer.{option}")
-        # Set for an update rule that never reads it: the run would say ok about another.
-        if option not in takes and value != getattr(OptimizerConf, option):
-            readers = [n for n, rule in OPTIMIZERS.items() if option in coefficients(rule)]
-            raise ConfigError(
-                f"optimizer.{option}={value} is not read by optimizer.name={optimizer}: "
-                f"only {' and '.join(readers)} {'take' if len(readers) > 1 else 'takes'} it "
-                f"(optimizer={readers[0]})"
-            )
     if kind == "csv":
         for key in ("dataset.path", "dataset.target"):
             if not select(cfg, key):
@@ -353,6 +321,63 @@ def validate(cfg) -> None:
                     f"{key} is required with dataset=csv: "
                     f"python -m nnexp dataset=csv dataset.path=data.csv dataset.target=label"
                 )
+
+
+def unread(cfg) -> dict[str, str]:
+    """The options ``cfg`` sets (away from their defaults) that its run never reads ->
+    the line refusing each: trained without them, the run would say ok about other data
+    or another update rule. Not part of ``validate``: a single run refuses the first
+    (``RunCheck``), a sweep only an option none of its jobs reads (``check``), since
+    crossing optimizer=gd,momentum with optimizer.momentum=0.5,0.9 is a grid, not a
+    mistake."""
+    kind, name = select(cfg, "dataset.kind"), select(cfg, "dataset.name")
+    lines = {}
+    for key, wanted in DATASET_KIND_ONLY.items():
+        value = _set(cfg, key, DatasetConf())
+        if kind != wanted and value is not DEFAULT:
+            lines[key] = f"{key}={_shown(value)} is not read by dataset={name}: " + (
+                "add dataset=csv to train on your file"
+                if wanted == "csv"
+                else f"only the generated datasets ({', '.join(GENERATED)}) take it"
+            )
+    seed = _set(cfg, "dataset.seed", DatasetConf())
+    if kind == "builtin" and seed is not DEFAULT and select(cfg, "dataset.val_fraction") == 0:
+        lines["dataset.seed"] = (
+            f"dataset.seed={seed} is not read by dataset={name} without held-out rows: it "
+            "seeds the generated datasets' points and the held-out split (dataset.val_fraction)"
+        )
+    optimizer = select(cfg, "optimizer.name")
+    takes = coefficients(OPTIMIZERS[optimizer])
+    for option in OPTIMIZER_ONLY:
+        value = _set(cfg, f"optimizer.{option}", OptimizerConf())
+        if option not in takes and value is not DEFAULT:
+            readers = [n for n, rule in OPTIMIZERS.items() if option in coefficients(rule)]
+            lines[f"optimizer.{option}"] = (
+                f"optimizer.{option}={value} is not read by optimizer.name={optimizer}: "
+                f"only {' and '.join(readers)} {'take' if len(readers) > 1 else 'takes'} it "
+                f"(optimizer={readers[0]})"
+            )
+    return lines
+
+
+def read_options(cfg) -> set[str]:
+    """The options ``unread`` looks at that ``cfg`` sets and its run reads."""
+    candidates = [*DATASET_KIND_ONLY, "dataset.seed", *(f"optimizer.{o}" for o in OPTIMIZER_ONLY)]
+    default = {"dataset": DatasetConf(), "optimizer": OptimizerConf()}
+    mine = {key for key in candidates if _set(cfg, key, default[key.split(".")[0]]) is not DEFAULT}
+    return mine - unread(cfg).keys()
+
+
+def _set(cfg, key: str, defaults):
+    """The option's value where ``cfg`` sets it away from ``defaults``' value, else
+    ``DEFAULT``."""
+    value = select(cfg, key)
+    if hasattr(value, "_content"):  # an OmegaConf ListConfig
+        value = list(value)
+    return DEFAULT if value == getattr(defaults, key.split(".")[1]) else value
+
+
+DEFAULT = object()  # what _set gives for an option left at its default
 
 
 # Dataset options only one kind of dataset reads -> that kind. Given to another, they

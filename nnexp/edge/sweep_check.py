@@ -9,7 +9,10 @@ composed (one Hydra composition for each distinct set of group choices; plain va
 set on a copy, as Hydra's override step sets them), validated, each distinct dataset
 loaded once, and the network, parameters and optimiser built. With the batched launcher,
 a job that differs from one that built only in per-replica values is validated instead
-(``check`` says why that is enough).
+(``check`` says why that is enough). An option a job sets but never reads
+(``config.unread``: optimizer.momentum with gd) is refused only when no job of the sweep
+reads it, and not with ``sweep_check=skip``, where such jobs would have nothing to fail
+on: they train without it.
 
 ``SweepCheck`` is the Hydra callback (``hydra.callbacks.sweep_check`` in
 ``conf/config.yaml``, listed before the report) that runs it at the start of every
@@ -41,7 +44,7 @@ from omegaconf import OmegaConf
 from ..core.data import DataError
 from ..run.setup import ConfigError, build, load_dataset
 from .compose import shared
-from .config import GROUPS, SWEEP_CHECKS, validate
+from .config import GROUPS, SWEEP_CHECKS, read_options, unread, validate
 
 BATCHED_LAUNCHER = "hydra_plugins.nnexp_batched_launcher.batched_launcher.BatchedLauncher"
 
@@ -169,9 +172,10 @@ def builds(cfg, datasets: dict) -> None:
     build(cfg, dataset)
 
 
-def check(config) -> tuple[list[Job], int]:
+def check(config, refuse_unread: bool = True) -> tuple[list[Job], int]:
     """Build every job of the multirun ``config`` without training it -> (jobs, number of
-    distinct datasets loaded); each job's ``reason`` is None when it builds.
+    distinct datasets loaded); each job's ``reason`` is None when it builds (and, with
+    ``refuse_unread``, reads every option it sets that some job of the sweep reads).
 
     With the batched launcher, jobs that differ from a job that built only in the
     per-replica values of ``REPLICA_OPTIONS`` (the composer's jobs of one template) are
@@ -189,28 +193,46 @@ def check(config) -> tuple[list[Job], int]:
     built: set = set()  # the templates one of whose jobs built
     datasets: dict[str, object] = {}  # the dataset config as JSON -> Dataset or its error
     jobs = []
+    # Each job that builds: the options it sets and never reads -> their lines.
+    unread_by: dict[int, dict[str, str]] = {}
+    read: set[str] = set()  # the options some job sets and reads
     for num, job in enumerate(overrides):
         shown = [line for line in job if line.split("=", 1)[0].lstrip("+~") in swept]
         entry = Job(num if numbered else None, shown)
         jobs.append(entry)
         template = None
+        cfg = None
         if batched:
             with contextlib.suppress(Exception):  # then built the whole way, below
                 template = composer.template_key(job) if composer.derived(job) else None
                 if template in built:
-                    validate(composer.plain(job))
-                    continue
-        try:
-            builds(composer.compose(job), datasets)
-            if template is not None:
-                built.add(template)
-        except Exception:
-            # A derived config is only a shortcut: a job is called bad only when the
-            # config Hydra itself composes fails too, and with that config's reason.
+                    plain = composer.plain(job)
+                    validate(plain)  # (a job that fails here is built, below, for its reason)
+                    cfg = plain
+        if cfg is None:
             try:
-                builds(composer.load(config, list(job)), datasets)
-            except Exception as error:
-                entry.reason = _one_line(error)
+                cfg = composer.compose(job)
+                builds(cfg, datasets)
+                if template is not None:
+                    built.add(template)
+            except Exception:
+                # A derived config is only a shortcut: a job is called bad only when the
+                # config Hydra itself composes fails too, and with that config's reason.
+                try:
+                    cfg = composer.load(config, list(job))
+                    builds(cfg, datasets)
+                except Exception as error:
+                    entry.reason = _one_line(error)
+                    continue
+        if refuse_unread:
+            unread_by[num] = unread(cfg)
+            read |= read_options(cfg)
+    # An option a job sets and never reads is a mistake only when no job reads it: a
+    # sweep crossing optimizer=gd,momentum with optimizer.momentum=0.5,0.9 is a grid.
+    for num, lines in unread_by.items():
+        refused = [line for option, line in lines.items() if option not in read]
+        if refused:
+            jobs[num].reason = refused[0]
     return jobs, len(datasets)
 
 
@@ -255,6 +277,8 @@ class RunCheck(Callback):
         datasets: dict[str, object] = {}
         try:
             builds(config, datasets)
+            for line in unread(config).values():
+                raise ConfigError(line)
         except (ConfigError, DataError) as error:
             print(f"nnexp: error: {_one_line(error)}", file=sys.stderr)
             raise SystemExit(1) from None  # the status the run's own failure had
@@ -279,7 +303,7 @@ class SweepCheck(Callback):
             )
             raise SystemExit(2)
         try:
-            jobs, n_datasets = check(config)
+            jobs, n_datasets = check(config, refuse_unread=mode != "skip")
         except Exception as error:
             # The check is a safety net: a problem in it never stops a sweep that the
             # sweeper itself can run (each job still records its own failure).
