@@ -195,6 +195,9 @@ CANNOT_RUN = [
         ["dataset=csv", "dataset.path=nope.csv", "dataset.target=y"],
         "dataset.path: no such file: nope.csv (relative to {cwd})",
     ),
+    # an interpolation that does not resolve (was a two-line "could not start" and a
+    # folder; before that, every ${...} value was refused as not a number)
+    (["lr=${nope}"], "lr: Interpolation key 'nope' not found"),
 ]
 
 

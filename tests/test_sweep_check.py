@@ -200,3 +200,23 @@ def test_an_option_is_refused_only_when_no_job_of_the_sweep_reads_it(tmp_path, o
             f"  job #1 (optimizer=adam): {line.format('adam')}",
         ]
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize("launcher", quick_first(["batched", "basic"], ["batched", "basic"], 1))
+def test_values_that_interpolate_are_checked_resolved_as_their_jobs_resolve_them(
+    tmp_path, launcher
+):
+    # Hydra's idiom for a seed a job: every ${...} value was refused as "not an integer".
+    line = "seed=${hydra:job.num}"
+    done = nnexp(tmp_path, "-m", line, "lr=0.5,2", "epochs=3", f"hydra/launcher={launcher}",
+                 "hydra.sweep.dir=sweep")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seeds = [json.loads((tmp_path / "sweep" / n / "summary.json").read_text())["config"]["seed"]
+             for n in "01"]  # fmt: skip
+    assert seeds == [0, 1]
+    bad = nnexp(tmp_path, "check", "seed=${nope}", "lr=0.5,2", "epochs=3")
+    assert bad.returncode == 1
+    assert bad.stdout.splitlines()[1:3] == [
+        "  job #0 (lr=0.5): seed: Interpolation key 'nope' not found",
+        "  job #1 (lr=2): seed: Interpolation key 'nope' not found",
+    ]

@@ -428,10 +428,14 @@ def _sweep_values(override) -> list:
 
     value = override.value()
     if isinstance(value, (ChoiceSweep, RangeSweep)):
-        return list(override.sweep_iterator())
-    if override.is_sweep_override():
+        values = list(override.sweep_iterator())
+    elif override.is_sweep_override():
         return []
-    return [value]
+    else:
+        values = [value]
+    # An interpolation (seed=${hydra:job.num}) has its value only once its job's config
+    # is composed: validation checks it there.
+    return [v for v in values if not (isinstance(v, str) and "${" in v)]
 
 
 def check_launcher(name: str) -> None:

@@ -106,12 +106,23 @@ def job_overrides(config) -> tuple[list[list[str]], list[str], bool]:
 
 
 def _one_line(error: BaseException) -> str:
-    text = (
-        str(error)
-        if isinstance(error, (ConfigError, DataError))
-        else f"{type(error).__name__}: {error}"
-    )
+    if isinstance(error, (ConfigError, DataError)):
+        text = str(error)
+    elif _interpolation(error):
+        # OmegaConf's words, without the "full_key: ... object_type=..." it appends
+        cause = error.__cause__ if isinstance(error.__cause__, ValueError) else error
+        text = f"{error.full_key}: " + str(cause).split("full_key:")[0]  # type: ignore[attr-defined]
+    else:
+        text = f"{type(error).__name__}: {error}"
     return " ".join(text.split())
+
+
+def _interpolation(error: BaseException) -> bool:
+    """Whether ``error`` is OmegaConf's for a ${...} value that does not resolve."""
+    from omegaconf.errors import InterpolationResolutionError, InterpolationValidationError
+
+    resolving = (InterpolationResolutionError, InterpolationValidationError)
+    return isinstance(error, resolving) and bool(getattr(error, "full_key", None))
 
 
 class _Composer:
@@ -196,7 +207,12 @@ def check(config, refuse_unread: bool = True) -> tuple[list[Job], int]:
     # Each job that builds: the options it sets and never reads -> their lines.
     unread_by: dict[int, dict[str, str]] = {}
     read: set[str] = set()  # the options some job sets and reads
+    # Values such as seed=${hydra:job.num} resolve against the running job's Hydra config,
+    # which a launcher sets for each job: set here too, as the basic launcher sets it.
+    as_job = _as_job(config) if _interpolated(itertools.chain(*overrides)) else None
     for num, job in enumerate(overrides):
+        if as_job is not None:
+            as_job(num)
         shown = [line for line in job if line.split("=", 1)[0].lstrip("+~") in swept]
         entry = Job(num if numbered else None, shown)
         jobs.append(entry)
@@ -234,6 +250,30 @@ def check(config, refuse_unread: bool = True) -> tuple[list[Job], int]:
         if refused:
             jobs[num].reason = refused[0]
     return jobs, len(datasets)
+
+
+def _as_job(config):
+    """-> a function that makes Hydra's config (``HydraConfig``) that of ``config``'s job
+    ``num`` (None: its single run), as Hydra does before running a job, so that values
+    such as ${hydra:job.num} resolve; Hydra sets its own when the job runs."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict, read_write
+
+    copy = OmegaConf.create(config)  # set_config marks its hydra node read-only
+
+    def as_job(num: int | None = None) -> None:
+        if num is not None:
+            with read_write(copy.hydra), open_dict(copy.hydra):
+                copy.hydra.job.num = num
+                copy.hydra.job.id = str(num)
+        HydraConfig.instance().set_config(copy)
+
+    return as_job
+
+
+def _interpolated(lines) -> bool:
+    """Whether any override line holds a ${...} value (written escaped, $\\{, in a sweep's)."""
+    return any("$" in line for line in lines)
 
 
 def report(jobs: list[Job], n_datasets: int, mode: str) -> list[str]:
@@ -275,15 +315,17 @@ class RunCheck(Callback):
         from .task import CHECKED, dataset_key
 
         datasets: dict[str, object] = {}
+        if _interpolated(OmegaConf.to_container(config.hydra.overrides.task, resolve=False)):
+            _as_job(config)()
         try:
             builds(config, datasets)
             for line in unread(config).values():
                 raise ConfigError(line)
-        except (ConfigError, DataError) as error:
+        except Exception as error:
+            if not isinstance(error, (ConfigError, DataError)) and not _interpolation(error):
+                return
             print(f"nnexp: error: {_one_line(error)}", file=sys.stderr)
             raise SystemExit(1) from None  # the status the run's own failure had
-        except Exception:
-            return
         (dataset,) = datasets.values()
         CHECKED[dataset_key(config)] = dataset  # type: ignore[assignment]
 
