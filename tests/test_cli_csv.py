@@ -39,6 +39,7 @@ def test_csv_run_trains_and_names_the_classes(tmp_path):
     assert list(queries.name) == ["[2, 2]", "[-2, -2]"]
     assert list(queries.predicted) == ["red", "blue"]
     assert summary(run)["status"] == "ok"
+    assert "warnings" not in summary(run)  # a run that learned: nothing to warn of
 
 
 BAD = {
@@ -194,6 +195,8 @@ def test_an_id_column_is_trained_on_with_a_warning(tmp_path):
     run = only_run(tmp_path)
     assert warning in (run / "nnexp.log").read_text()
     assert summary(run)["status"] == "ok"
+    assert summary(run)["warnings"][0].startswith(warning)
+    assert f"**Warning:** {warning}" in (run / "report.md").read_text()
 
 
 def test_a_run_no_better_than_the_majority_class_says_so(tmp_path):
@@ -210,5 +213,8 @@ def test_a_run_no_better_than_the_majority_class_says_so(tmp_path):
     floor = summary(run)["majority"]
     assert floor["class"] == "no" and 0.85 <= floor["val_accuracy"] <= 0.95
     report = (run / "report.md").read_text()
+    (warning,) = summary(run)["warnings"]  # the log's warning, kept with the run
+    assert warning.startswith("validation accuracy") and "is no better than" in warning
+    assert "> **Warning:** validation accuracy" in report
     assert "Always answering the most common class, `no`, scores " in report
     assert f"{100 * floor['val_accuracy']:.2f}% on the validation rows" in report

@@ -158,15 +158,18 @@ def run(
     ask_git_early()
     if trained is None:
         setup = build(cfg, dataset)
-        warn_about_columns(cfg, setup)
+        columns = column_warnings(cfg, setup)
         history = fit(cfg, setup)
     else:
         setup, history = trained
-        warn_about_columns(cfg, setup)
+        columns = column_warnings(cfg, setup)
     summary = summarize(history, setup.validation is not None)
     summary.update(
         command=command, majority=majority(setup), resolved=setup.resolved, **provenance(cfg)
     )
+    learned = learned_nothing(history, summary) or no_better_than_majority(summary)
+    if columns or learned:  # the report says them too, not only the log
+        summary["warnings"] = columns + ([learned] if learned else [])
     if summary["status"] == "diverged":
         log.warning(
             "diverged at epoch %d: the loss became %s; stopped there",
@@ -178,17 +181,18 @@ def run(
         log.info("%s", line)
     write_run(Path(out_dir), setup, history, summary)
     log.info("%s", result_line(summary))
-    warning = learned_nothing(history, summary) or no_better_than_majority(summary)
-    if warning:
-        log.warning("%s", warning)
+    if learned:
+        log.warning("%s", learned)
     return summary
 
 
-def warn_about_columns(cfg, setup: Setup) -> None:
-    """Log what a user's table holds that it probably should not (an id column)."""
-    if cfg.dataset.kind == "csv":
-        for line in id_columns(setup.dataset):
-            log.warning("%s", line)
+def column_warnings(cfg, setup: Setup) -> list[str]:
+    """What a user's table holds that it probably should not (an id column), logged
+    before training and returned for the summary."""
+    lines = id_columns(setup.dataset) if cfg.dataset.kind == "csv" else []
+    for line in lines:
+        log.warning("%s", line)
+    return lines
 
 
 def result_line(summary: dict) -> str:

@@ -161,6 +161,8 @@ def _header(summary: dict, dataset, net) -> list[Block]:
     kept = _kept_epoch(summary)
     if kept:
         out.append(Block("p", _plain(kept)))
+    for warning in summary.get("warnings") or []:  # what the log warned of, said here too
+        out.append(Block("note", _plain(Text("Warning:", "b"), f" {warning}")))
     if summary.get("status") == "diverged":
         final = summary.get("final", {}).get("loss")
         out.append(
