@@ -83,7 +83,6 @@ def test_batched_sweep_benchmark_runs_on_a_tiny_budget(tmp_path):
 
 @pytest.mark.slow
 def test_quality_on_unseen_tables_scores_a_table_and_names_a_refusal(monkeypatch, capsys):
-    pytest.importorskip("sklearn")
     import quality_unseen
 
     argv = ["quality_unseen.py", "--problems", "booleans", "text", "--seeds", "1"]
