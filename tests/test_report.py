@@ -781,6 +781,20 @@ def test_a_folder_of_several_sweeps_gets_one_combined_report(tmp_path):
     assert (tmp_path / "all" / "curves.png").stat().st_size > 5000
 
 
+def test_a_parameter_one_of_several_sweeps_left_unset_is_not_named_empty(tmp_path):
+    # Found: `nnexp report .` over two sweeps, one setting epochs and one not, ended
+    # "best lr=1 activation=tanh epochs= (loss ...)".
+    first = make_sweep(tmp_path / "all" / "a", ["lr=0.1,1"])
+    for n, lr in enumerate(("0.1", "1")):
+        make_job(first, n, [f"lr={lr}"], loss=0.1 if lr == "1" else 0.5)
+    second = make_sweep(tmp_path / "all" / "b", ["lr=0.1,1", "epochs=50"])
+    for n, lr in enumerate(("0.1", "1")):
+        make_job(second, n, [f"lr={lr}", "epochs=50"], loss=0.3)
+    built = report.build(tmp_path / "all")
+    assert "; best lr=1 (loss 0.1); report: " in built.headline()
+    assert "epochs= " not in (tmp_path / "all" / "report.md").read_text()
+
+
 def test_a_categorical_strip_marks_each_categorys_median_with_a_tick_not_a_line(tmp_path):
     # Found: with a line per learning rate, the activation panel joined the medians of
     # tanh, relu and sigmoid by a line, as if categories had an order between them.

@@ -203,10 +203,6 @@ def _curve(frame: pd.DataFrame | None, metrics: tuple[str, ...]) -> pd.Series | 
     return None
 
 
-def setting_text(sweep: Sweep, values: dict) -> str:
-    return " ".join(f"{k}={fmt(v)}" for k, v in values.items()) or "the only setting"
-
-
 # --- grid sweeps -----------------------------------------------------------------------
 
 

@@ -49,7 +49,10 @@ class Page:
 
 
 def setting_words(values: dict) -> str:
-    return " ".join(f"{k}={fmt(v)}" for k, v in values.items()) or "the only setting"
+    """``lr=0.1 activation=tanh``. A parameter the setting's jobs left at its default (in
+    a folder of several sweeps, one that did not set it) is not shown as ``epochs=``."""
+    words = [f"{k}={fmt(v)}" for k, v in values.items() if fmt(v) != ""]
+    return " ".join(words) or "the only setting"
 
 
 def _percent(value) -> str:
