@@ -131,6 +131,16 @@ def test_unknown_target_lists_the_columns(tmp_path):
     assert "dataset.target='lbl'" in message and "columns are x, y, label" in message
 
 
+def test_a_column_named_in_the_wrong_case_gets_the_right_name(tmp_path):
+    path = write(tmp_path, "x,y,label\n1,2,a\n3,4,b\n")
+    message = error_of(path, "Label")
+    assert "dataset.target='Label' is not a column of" in message
+    assert "(did you mean 'label'?): columns are x, y, label" in message
+    message = error_of(path, "label", features=["X"])
+    assert "(did you mean 'x'?)" in message
+    assert "did you mean" not in error_of(path, "zzz")
+
+
 def test_semicolon_file_gets_a_hint(tmp_path):
     message = error_of(write(tmp_path, "x;y;label\n1;2;a\n3;4;b\n"), "label")
     assert "comma-separated" in message

@@ -152,7 +152,8 @@ def _pick_features(path: str, columns: list[str], target: str, features) -> list
             else ""
         )
         raise DataError(
-            f"dataset.target={target!r} is not a column of {path}: columns are {listed}{hint}"
+            f"dataset.target={target!r} is not a column of {path}{_closest(target, columns)}: "
+            f"columns are {listed}{hint}"
         )
     if features is None:
         features = [c for c in columns if c != target]
@@ -174,12 +175,23 @@ def _pick_features(path: str, columns: list[str], target: str, features) -> list
             )
         if name not in columns:
             raise DataError(
-                f"dataset.features: {name!r} is not a column of {path}: columns are {listed}"
+                f"dataset.features: {name!r} is not a column of {path}"
+                f"{_closest(name, columns)}: columns are {listed}"
             )
     repeated = sorted({f for f in features if features.count(f) > 1})
     if repeated:
         raise DataError(f"dataset.features names {repeated[0]!r} twice: list each column once")
     return features
+
+
+def _closest(name: str, columns: list[str]) -> str:
+    """" (did you mean 'label'?)" for the column ``name`` was likely meant as (the case
+    or a letter wrong), else ""."""
+    import difflib
+
+    lowered = {c.lower(): c for c in columns}
+    close = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.75)
+    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
 
 
 def _numbers(path: str, text, features: list[str], lines) -> np.ndarray:
