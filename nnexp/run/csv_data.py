@@ -185,8 +185,8 @@ def _pick_features(path: str, columns: list[str], target: str, features) -> list
 
 
 def _closest(name: str, columns: list[str]) -> str:
-    """" (did you mean 'label'?)" for the column ``name`` was likely meant as (the case
-    or a letter wrong), else ""."""
+    """The hint for a column ``name`` likely meant as another (the case or a letter
+    wrong): `` (did you mean 'label'?)``; else an empty string."""
     import difflib
 
     lowered = {c.lower(): c for c in columns}
