@@ -312,6 +312,24 @@ def test_captions_speak_of_seeds_only_when_seeds_were_swept(tmp_path, seeds):
         assert (words in page, words in md) == (seeds > 1, seeds > 1)
 
 
+def test_a_seed_a_job_is_shown_as_resolved_and_averages_nothing(tmp_path):
+    # seed=${hydra:job.num} over a grid: each job's own seed, as its run resolved it (the
+    # column read "${hydra:job.num}"), and no setting has seeds to average.
+    sweep = make_sweep(tmp_path / "s", ["seed=${hydra:job.num}", "lr=0.1,1"])
+    for n, lr in enumerate((0.1, 1)):
+        run = make_job(sweep, n, ["seed=${hydra:job.num}", f"lr={lr}"], loss=0.5 - n * 0.4,
+                       boundary=True)  # fmt: skip
+        summary = json.loads((run / "summary.json").read_text())
+        summary["config"] = {"seed": n, "lr": lr}
+        (run / "summary.json").write_text(json.dumps(summary))
+    built = report.build(sweep)
+    assert csv(sweep).seed.tolist() == [0, 1]
+    assert not built.sweep.seeded
+    text = (sweep / "report.md").read_text()
+    assert "## Settings, best first" in text and "Each setting's run; click" in text
+    assert "; best lr=1 (loss 0.1); report: " in built.headline()
+
+
 def test_seeds_are_averaged_per_setting(tmp_path):
     sweep = make_sweep(tmp_path / "s", ["lr=0.1,1", "seed=0,1,2"])
     losses = {

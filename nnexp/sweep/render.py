@@ -55,6 +55,11 @@ def setting_words(values: dict) -> str:
     return " ".join(words) or "the only setting"
 
 
+def _boundary_run(sweep) -> str:
+    """Whose decision boundary a setting shows: its best seed's, or its one run's."""
+    return "best seed" if sweep.seeded else "run"
+
+
 def _percent(value) -> str:
     return "" if value is None or not np.isfinite(value) else f"{100 * value:.1f}%"
 
@@ -357,7 +362,7 @@ def markdown(page: Page) -> str:
     if boundaries:
         parts += [
             "## Decision boundaries",
-            "Each setting's best seed; click for its run.",
+            f"Each setting's {_boundary_run(sweep)}; click for its run.",
             boundaries,
         ]
     parts += [
@@ -557,7 +562,7 @@ def html_page(page: Page) -> str:
             (
                 "boundaries",
                 "Decision boundaries",
-                f'<p class="muted">Every setting\'s best seed, {order}; the winner outlined '
+                f'<p class="muted">Every setting\'s {_boundary_run(sweep)}, {order}; the winner outlined '
                 "in red; click one for its run.</p>" + boundaries,
             )
         )

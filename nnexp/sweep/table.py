@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import logging
 import math
 import os
@@ -86,9 +87,16 @@ class Sweep:
         """The swept parameters that make a setting (all but the seed)."""
         return [k for k in self.swept if k != SEED]
 
-    @property
+    @functools.cached_property
     def seeded(self) -> bool:
-        return SEED in self.swept
+        """Whether some setting ran over several seeds: its jobs are replicas to average.
+        A seed a job (seed=${hydra:job.num} over a grid) varies but replicates nothing."""
+        if SEED not in self.swept:
+            return False
+        if not self.settings:
+            return len(self.table) > 1
+        # (as text: a value resolved from an interpolation may be a list)
+        return bool(self.table[self.settings].astype(str).duplicated().any())
 
     @property
     def short(self) -> str:
@@ -279,6 +287,26 @@ def parse_overrides(lines: list[str]) -> dict:
     """``["lr=0.1", "model.hidden=[4]"]`` -> ``{"lr": 0.1, "model.hidden": "[4]"}``;
     an interpolation (``${...}``) stays the text it was written with."""
     return dict(_parse_line(line) for line in lines)
+
+
+def _resolved(settings: dict, summary: dict | None) -> dict:
+    """A job's override values, each ``${...}`` one (seed=${hydra:job.num}) as its run
+    resolved it, from the config its summary.json records; as written when there is none."""
+    config = summary.get("config") if summary else None
+    if not isinstance(config, dict):
+        return settings
+    resolved = dict(settings)
+    for key, value in settings.items():
+        if isinstance(value, str) and "${" in value:
+            node: Any = config
+            for part in key.split("."):
+                node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+            if node is not _MISSING:
+                resolved[key] = node
+    return resolved
+
+
+_MISSING = object()
 
 
 def _summary(folder: Path) -> dict | None:
@@ -473,7 +501,9 @@ def collect(sweep_dir: Path, config=None) -> Sweep:
             links[run_dir] = f"{run_dir}/{page}"
         if (folder / artifacts.BOUNDARY).is_file():
             boundaries[run_dir] = f"{run_dir}/{artifacts.BOUNDARY}"
-        jobs.append((_job_number(folder), run_dir, parse_overrides(lines), summary))
+        jobs.append(
+            (_job_number(folder), run_dir, _resolved(parse_overrides(lines), summary), summary)
+        )
     if unreadable:
         log.warning(
             f"%d job folder(s) with an unreadable {artifacts.SUMMARY}, listed as incomplete "
