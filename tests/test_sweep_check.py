@@ -214,6 +214,10 @@ def test_values_that_interpolate_are_checked_resolved_as_their_jobs_resolve_them
     seeds = [json.loads((tmp_path / "sweep" / n / "summary.json").read_text())["config"]["seed"]
              for n in "01"]  # fmt: skip
     assert seeds == [0, 1]
+    # Each job trained with its own seed (the batched launcher once resolved every job's
+    # against the last checked job's Hydra config): each re-runs bit for bit from its record.
+    verified = nnexp(tmp_path, "verify", "sweep")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     bad = nnexp(tmp_path, "check", "seed=${nope}", "lr=0.5,2", "epochs=3")
     assert bad.returncode == 1
     assert bad.stdout.splitlines()[1:3] == [

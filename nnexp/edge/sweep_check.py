@@ -209,40 +209,40 @@ def check(config, refuse_unread: bool = True) -> tuple[list[Job], int]:
     read: set[str] = set()  # the options some job sets and reads
     # Values such as seed=${hydra:job.num} resolve against the running job's Hydra config,
     # which a launcher sets for each job: set here too, as the basic launcher sets it.
-    as_job = _as_job(config) if _interpolated(itertools.chain(*overrides)) else None
-    for num, job in enumerate(overrides):
-        if as_job is not None:
+    interpolated = _interpolated(itertools.chain(*overrides))
+    with _as_job(config, interpolated) as as_job:
+        for num, job in enumerate(overrides):
             as_job(num)
-        shown = [line for line in job if line.split("=", 1)[0].lstrip("+~") in swept]
-        entry = Job(num if numbered else None, shown)
-        jobs.append(entry)
-        template = None
-        cfg = None
-        if batched:
-            with contextlib.suppress(Exception):  # then built the whole way, below
-                template = composer.template_key(job) if composer.derived(job) else None
-                if template in built:
-                    plain = composer.plain(job)
-                    validate(plain)  # (a job that fails here is built, below, for its reason)
-                    cfg = plain
-        if cfg is None:
-            try:
-                cfg = composer.compose(job)
-                builds(cfg, datasets)
-                if template is not None:
-                    built.add(template)
-            except Exception:
-                # A derived config is only a shortcut: a job is called bad only when the
-                # config Hydra itself composes fails too, and with that config's reason.
+            shown = [line for line in job if line.split("=", 1)[0].lstrip("+~") in swept]
+            entry = Job(num if numbered else None, shown)
+            jobs.append(entry)
+            template = None
+            cfg = None
+            if batched:
+                with contextlib.suppress(Exception):  # then built the whole way, below
+                    template = composer.template_key(job) if composer.derived(job) else None
+                    if template in built:
+                        plain = composer.plain(job)
+                        validate(plain)  # (a job that fails here is built, below, for its reason)
+                        cfg = plain
+            if cfg is None:
                 try:
-                    cfg = composer.load(config, list(job))
+                    cfg = composer.compose(job)
                     builds(cfg, datasets)
-                except Exception as error:
-                    entry.reason = _one_line(error)
-                    continue
-        if refuse_unread:
-            unread_by[num] = unread(cfg)
-            read |= read_options(cfg)
+                    if template is not None:
+                        built.add(template)
+                except Exception:
+                    # A derived config is only a shortcut: a job is called bad only when the
+                    # config Hydra itself composes fails too, and with that config's reason.
+                    try:
+                        cfg = composer.load(config, list(job))
+                        builds(cfg, datasets)
+                    except Exception as error:
+                        entry.reason = _one_line(error)
+                        continue
+            if refuse_unread:
+                unread_by[num] = unread(cfg)
+                read |= read_options(cfg)
     # An option a job sets and never reads is a mistake only when no job reads it: a
     # sweep crossing optimizer=gd,momentum with optimizer.momentum=0.5,0.9 is a grid.
     for num, lines in unread_by.items():
@@ -252,23 +252,33 @@ def check(config, refuse_unread: bool = True) -> tuple[list[Job], int]:
     return jobs, len(datasets)
 
 
-def _as_job(config):
-    """-> a function that makes Hydra's config (``HydraConfig``) that of ``config``'s job
-    ``num`` (None: its single run), as Hydra does before running a job, so that values
-    such as ${hydra:job.num} resolve; Hydra sets its own when the job runs."""
+@contextlib.contextmanager
+def _as_job(config, needed: bool):
+    """Inside: a function that makes Hydra's config (``HydraConfig``) that of ``config``'s
+    job ``num`` (None: its single run), as Hydra does before running a job, so that
+    values such as ${hydra:job.num} resolve; a no-op unless ``needed``. After: Hydra's
+    config as it was (the batched launcher resolves each job's values against it, and
+    the last checked job's would give every job that job's seed)."""
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict, read_write
 
-    copy = OmegaConf.create(config)  # set_config marks its hydra node read-only
+    instance = HydraConfig.instance()
+    previous = instance.cfg
+    copy = OmegaConf.create(config) if needed else None  # set_config makes hydra read-only
 
     def as_job(num: int | None = None) -> None:
+        if copy is None:
+            return
         if num is not None:
             with read_write(copy.hydra), open_dict(copy.hydra):
                 copy.hydra.job.num = num
                 copy.hydra.job.id = str(num)
-        HydraConfig.instance().set_config(copy)
+        instance.set_config(copy)
 
-    return as_job
+    try:
+        yield as_job
+    finally:
+        instance.cfg = previous
 
 
 def _interpolated(lines) -> bool:
@@ -315,10 +325,11 @@ class RunCheck(Callback):
         from .task import CHECKED, dataset_key
 
         datasets: dict[str, object] = {}
-        if _interpolated(OmegaConf.to_container(config.hydra.overrides.task, resolve=False)):
-            _as_job(config)()
+        task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
         try:
-            builds(config, datasets)
+            with _as_job(config, _interpolated(task)) as as_job:
+                as_job()
+                builds(config, datasets)
             for line in unread(config).values():
                 raise ConfigError(line)
         except Exception as error:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -268,6 +269,28 @@ def config_differences(a: dict, b: dict) -> list[tuple[str, object, object]]:
     ]
 
 
+def _with_hydra_values(saved, run_dir: Path):
+    """``saved`` (.hydra/config.yaml) with each ``${hydra:KEY}`` value (seed=${hydra:job.num})
+    replaced by KEY's value in the run's .hydra/hydra.yaml: Hydra resolves them against
+    the running job's config, which a re-read of the file lacks."""
+    from omegaconf import OmegaConf
+
+    text = OmegaConf.to_container(saved, resolve=False)
+    if "${hydra:" not in str(text):
+        return saved
+    hydra = OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra
+
+    def fill(node):
+        if isinstance(node, dict):
+            return {k: fill(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fill(v) for v in node]
+        whole = re.fullmatch(r"\$\{hydra:([\w.]+)\}", node) if isinstance(node, str) else None
+        return OmegaConf.select(hydra, whole.group(1)) if whole else node
+
+    return OmegaConf.create(fill(text))
+
+
 def record_mismatch(run_dir: Path, config: dict) -> str | None:
     """Whether summary.json's config is the one Hydra saved in .hydra/config.yaml."""
     from omegaconf import OmegaConf
@@ -276,9 +299,10 @@ def record_mismatch(run_dir: Path, config: dict) -> str | None:
     if not saved.is_file():
         return None
     try:
-        hydra_config = OmegaConf.to_container(OmegaConf.load(saved), resolve=True)
+        recorded = _with_hydra_values(OmegaConf.load(saved), run_dir)
+        hydra_config = OmegaConf.to_container(recorded, resolve=True)
     except Exception as error:
-        return f"cannot read {HYDRA_CONFIG}: {error}"
+        return f"cannot read {HYDRA_CONFIG}: {' '.join(str(error).split())}"
     diffs = config_differences(config, hydra_config)  # type: ignore[arg-type]
     if not diffs:
         return None
