@@ -21,6 +21,13 @@ from nnexp.run.setup import ConfigError
 OPTIONS_LIST = "options are dataset.name, dataset.kind"  # the start of every option's name
 # Command lines refused before Hydra starts -> the exact line (after "nnexp: error: ").
 COMMAND_LINE = [
+    # two things for Hydra to do at once (Hydra: a ValueError and its traceback)
+    (
+        ["-m", "--cfg", "job", "lr=0.1,1"],
+        "-m and --cfg cannot be given together: Hydra does one thing at a time: a run (-r), "
+        "a sweep (-m), print the config (--cfg), --info or --shell-completion (nnexp check "
+        "-m ... lists a sweep's jobs without running)",
+    ),
     # a word that is neither an override nor a command (Hydra: a parse error, exit 1)
     (["lr"], "lr needs a value: write lr=VALUE (lr must be a number > 0)"),
     (
@@ -117,11 +124,29 @@ def test_a_misspelt_nested_option_suggests_the_top_level_one():
 def test_the_words_hydra_takes_still_pass():
     """Flag values, deletions of groups, abbreviations and nnexp's own --check."""
     preflight(["--cfg", "job", "lr=0.5"])
-    preflight(["--info", "config", "-m", "lr=0.1,1"])
+    preflight(["--info", "config", "lr=0.1"])
     preflight(["-cn", "config", "~experiment", "--multi", "seed=0,1"])
     preflight(["-m", "lr=0.1,1", "--check"])
     preflight(["-m", "hparams_search=circles_optuna", "lr=interval(0.001,1)"])
     preflight(["~dataset", "log_every=1000000000", "snapshots=10000"])
+
+
+def test_flags_go_before_the_overrides_wherever_they_were_typed():
+    # Hydra's parser takes the overrides as one run of words: `lr=0.1,1 -m epochs=2` got
+    # its usage and "unrecognized arguments: epochs=2".
+    from nnexp.edge.config import flags_first
+
+    assert flags_first(["lr=0.1,1", "-m", "epochs=2"]) == ["-m", "lr=0.1,1", "epochs=2"]
+    assert flags_first(["lr=1", "--cfg", "job", "epochs=2", "--info=config", "-cn", "config"]) == [
+        "--cfg", "job", "--info=config", "-cn", "config", "lr=1", "epochs=2"
+    ]  # fmt: skip
+    assert flags_first(["--info", "lr=1"]) == ["--info", "lr=1"]  # an optional value, not given
+
+
+def test_an_override_after_a_flag_is_still_an_override(tmp_path):
+    shown = nnexp(tmp_path, "lr=0.25", "--cfg", "job", "epochs=7")
+    assert shown.returncode == 0, shown.stderr
+    assert "lr: 0.25" in shown.stdout and "epochs: 7" in shown.stdout
 
 
 @pytest.mark.parametrize(

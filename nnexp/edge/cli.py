@@ -54,13 +54,14 @@ def train(argv: list[str]) -> None:
 
     if not any(a in ("-m", "--multirun") for a in argv):
         ask_git_early()  # a run records nnexp's commit: git answers while Hydra starts
-    from .config import preflight
+    from .config import flags_first, preflight
 
     try:
         preflight(argv)
     except ConfigError as error:
         print(f"nnexp: error: {error}", file=sys.stderr)
         sys.exit(2)
+    argv = flags_first(argv)
     from . import errors
     from .main import known_mode, lean_plugins
     from .main import main as hydra_main

@@ -558,6 +558,7 @@ def check_words(args: list[str]) -> None:
 
     flags = _hydra_flags()
     takes = None  # the flag whose value the next word may be
+    modes: dict[str, str] = {}  # what Hydra is asked to do -> the flag that asked
     for arg in args:
         if takes is not None and (takes.nargs is None or arg in (takes.choices or ())):
             takes = None
@@ -578,6 +579,8 @@ def check_words(args: list[str]) -> None:
                     f"{arg} is not a flag of nnexp{hint} (flags: -m for a sweep, --cfg job, "
                     "--help, --check; nnexp --help lists them all)"
                 )
+            if action is not None and action.dest in HYDRA_MODES:
+                modes.setdefault(action.dest, name)
             if action is not None and "=" not in arg and action.nargs != 0:
                 takes = action
             continue
@@ -597,6 +600,45 @@ def check_words(args: list[str]) -> None:
             f"{arg} is neither an override nor a command{hint} (an override is key=value, "
             f"such as lr=0.1; the commands are {', '.join(SUBCOMMANDS)})"
         )
+    if len(modes) > 1:  # Hydra's words: a ValueError and its traceback
+        raise ConfigError(
+            f"{' and '.join(modes.values())} cannot be given together: Hydra does one "
+            "thing at a time: a run (-r), a sweep (-m), print the config (--cfg), --info "
+            "or --shell-completion (nnexp check -m ... lists a sweep's jobs without running)"
+        )
+
+
+# Hydra's flags that each say what it is to do; it refuses two of them at once.
+HYDRA_MODES = ("run", "multirun", "cfg", "info", "shell_completion")
+
+
+def flags_first(args: list[str]) -> list[str]:
+    """``args`` with Hydra's flags (and their values) before the overrides, each group in
+    its order: Hydra's parser takes the overrides as one run of words, so overrides on
+    both sides of a flag (``lr=0.1,1 -m epochs=2``) got its usage and "unrecognized
+    arguments". Call after ``check_words``, which knows every word."""
+    flags = _hydra_flags()
+    front: list[str] = []
+    rest: list[str] = []
+    takes = None
+    for arg in args:
+        if takes is not None and (takes.nargs is None or arg in (takes.choices or ())):
+            front.append(arg)
+            takes = None
+            continue
+        takes = None
+        name = arg.partition("=")[0]
+        prefixed = [f for f in flags if f.startswith("--") and f.startswith(name)]
+        action = flags.get(name) or (
+            flags[prefixed[0]] if name.startswith("--") and len(prefixed) == 1 else None
+        )
+        if arg.startswith("-") and action is not None:
+            front.append(arg)
+            if "=" not in arg and action.nargs != 0:
+                takes = action
+        else:
+            rest.append(arg)
+    return front + rest
 
 
 def _group_value(key: str, value, options: list[str]) -> None:
