@@ -72,7 +72,7 @@ def parse_points(tokens: list[str], features: list[str]) -> np.ndarray:
             f"({' '.join(features)}), got {len(values)}: {' '.join(values)}",
             code=2,
         )
-    numbers = [number(v) for v in values]
+    numbers = [number(v, features[i % d]) for i, v in enumerate(values)]
     return np.array(numbers, dtype=np.float64).reshape(-1, d)
 
 
