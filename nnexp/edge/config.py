@@ -556,24 +556,17 @@ def check_words(args: list[str]) -> None:
     ``~key``) nor the value of the flag before it (``--cfg job``)."""
     from .cli import SUBCOMMANDS  # (cli imports this module only when it runs)
 
-    flags = _hydra_flags()
-    takes = None  # the flag whose value the next word may be
     modes: dict[str, str] = {}  # what Hydra is asked to do -> the flag that asked
-    for arg in args:
-        if takes is not None and (takes.nargs is None or arg in (takes.choices or ())):
-            takes = None
+    for arg, kind, action in _hydra_words(args):
+        if kind == "value":
             continue
-        takes = None
-        if arg.startswith("-"):
+        if kind == "flag":
             name = arg.partition("=")[0]
-            prefixed = [f for f in flags if f.startswith("--") and f.startswith(name)]
-            action = flags.get(name) or (
-                flags[prefixed[0]] if name.startswith("--") and len(prefixed) == 1 else None
-            )
             if action is None and name != "--check":
                 import difflib
 
-                close = difflib.get_close_matches(name, [*flags, "--check"], n=1, cutoff=0.6)
+                known = [*_hydra_flags(), "--check"]
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                 hint = f": did you mean {close[0]}?" if close else ""
                 raise ConfigError(
                     f"{arg} is not a flag of nnexp{hint} (flags: -m for a sweep, --cfg job, "
@@ -581,8 +574,6 @@ def check_words(args: list[str]) -> None:
                 )
             if action is not None and action.dest in HYDRA_MODES:
                 modes.setdefault(action.dest, name)
-            if action is not None and "=" not in arg and action.nargs != 0:
-                takes = action
             continue
         if "=" in arg or arg.startswith("~"):
             continue
@@ -616,29 +607,36 @@ def flags_first(args: list[str]) -> list[str]:
     """``args`` with Hydra's flags (and their values) before the overrides, each group in
     its order: Hydra's parser takes the overrides as one run of words, so overrides on
     both sides of a flag (``lr=0.1,1 -m epochs=2``) got its usage and "unrecognized
-    arguments". Call after ``check_words``, which knows every word."""
+    arguments". Call after ``check_words``, which refuses a flag Hydra does not know."""
+    words = list(_hydra_words(args))
+    hydras = [arg for arg, kind, action in words if kind == "value" or action is not None]
+    return hydras + [arg for arg, kind, action in words if kind != "value" and action is None]
+
+
+def _hydra_words(args: list[str]):
+    """Each word of a command line as Hydra's parser reads it -> (word, kind, action):
+    kind ``flag`` (``action``: its argparse action, None for a flag Hydra does not know;
+    ``--multi`` abbreviates ``--multirun``), ``value`` (of the flag before it, such as
+    ``job`` after ``--cfg``) or ``word`` (an override, or a word Hydra would refuse)."""
     flags = _hydra_flags()
-    front: list[str] = []
-    rest: list[str] = []
-    takes = None
+    takes = None  # the flag whose value the next word may be
     for arg in args:
         if takes is not None and (takes.nargs is None or arg in (takes.choices or ())):
-            front.append(arg)
             takes = None
+            yield arg, "value", None
             continue
         takes = None
+        if not arg.startswith("-"):
+            yield arg, "word", None
+            continue
         name = arg.partition("=")[0]
         prefixed = [f for f in flags if f.startswith("--") and f.startswith(name)]
         action = flags.get(name) or (
             flags[prefixed[0]] if name.startswith("--") and len(prefixed) == 1 else None
         )
-        if arg.startswith("-") and action is not None:
-            front.append(arg)
-            if "=" not in arg and action.nargs != 0:
-                takes = action
-        else:
-            rest.append(arg)
-    return front + rest
+        if action is not None and "=" not in arg and action.nargs != 0:
+            takes = action
+        yield arg, "flag", action
 
 
 def _group_value(key: str, value, options: list[str]) -> None:
