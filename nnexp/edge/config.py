@@ -22,6 +22,7 @@ from ..core.losses import LOSSES
 from ..core.network import INITIALIZERS
 from ..core.optim import OPTIMIZERS, coefficients
 from ..run.setup import ConfigError, check_memory, select
+from ..run.usage import closest
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"  # nnexp/conf, shipped in the wheel
 GROUPS = ("dataset", "model", "optimizer", "experiment", "hparams_search")
@@ -529,8 +530,6 @@ def _parse(overrides: list[str]) -> list:
 
 def _did_you_mean(key: str) -> str:
     """``: did you mean lr?`` for a misspelt option or group (optimiser, epoch, Lr)."""
-    import difflib
-
     known = [*GROUPS, *option_names()]
     nested = [name for name in known if name.rpartition(".")[2] == key.lower()]
     if len(nested) == 1:  # batch_size: optimizer.batch_size
@@ -538,9 +537,8 @@ def _did_you_mean(key: str) -> str:
     tail = key.lower().rpartition(".")[2]
     if "." in key and tail in known:  # optimizer.lr: lr
         return f": did you mean {tail}?"
-    lowered = {name.lower(): name for name in known}
-    close = difflib.get_close_matches(key.lower(), lowered, n=1, cutoff=0.75)
-    return f": did you mean {lowered[close[0]]}?" if close else ""
+    meant = closest(key, known)
+    return f": did you mean {meant}?" if meant else ""
 
 
 def _hydra_flags() -> dict:

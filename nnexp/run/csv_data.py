@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.data import DataError, Dataset, with_queries
+from .usage import closest
 
 MISSING = {"", "na", "n/a", "nan", "null"}
 FIRST_LINE = 2  # the header is line 1
@@ -187,11 +188,8 @@ def _pick_features(path: str, columns: list[str], target: str, features) -> list
 def _closest(name: str, columns: list[str]) -> str:
     """The hint for a column ``name`` likely meant as another (the case or a letter
     wrong): `` (did you mean 'label'?)``; else an empty string."""
-    import difflib
-
-    lowered = {c.lower(): c for c in columns}
-    close = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.75)
-    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
+    meant = closest(name, columns)
+    return f" (did you mean {meant!r}?)" if meant else ""
 
 
 def _numbers(path: str, text, features: list[str], lines) -> np.ndarray:
