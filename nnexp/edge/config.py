@@ -361,12 +361,12 @@ def unread(cfg) -> dict[str, str]:
     return lines
 
 
-def read_options(cfg) -> set[str]:
-    """The options ``unread`` looks at that ``cfg`` sets and its run reads."""
+def set_options(cfg) -> set[str]:
+    """The options ``unread`` looks at that ``cfg`` sets away from their defaults (those
+    not in ``unread(cfg)`` its run reads)."""
     candidates = [*DATASET_KIND_ONLY, "dataset.seed", *(f"optimizer.{o}" for o in OPTIMIZER_ONLY)]
     default = {"dataset": DatasetConf(), "optimizer": OptimizerConf()}
-    mine = {key for key in candidates if _set(cfg, key, default[key.split(".")[0]]) is not DEFAULT}
-    return mine - unread(cfg).keys()
+    return {key for key in candidates if _set(cfg, key, default[key.split(".")[0]]) is not DEFAULT}
 
 
 def _set(cfg, key: str, defaults):

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 import pickle
 import sys
@@ -42,9 +41,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
 from ..core.data import DataError
-from ..run.setup import ConfigError, build, load_dataset
+from ..run.setup import ConfigError, build, dataset_key, load_dataset
 from .compose import shared
-from .config import GROUPS, SWEEP_CHECKS, read_options, unread, validate
+from .config import GROUPS, SWEEP_CHECKS, set_options, unread, validate
 
 BATCHED_LAUNCHER = "hydra_plugins.nnexp_batched_launcher.batched_launcher.BatchedLauncher"
 
@@ -167,11 +166,10 @@ class _Composer:
 
 def builds(cfg, datasets: dict) -> None:
     """Validate a job's config and build its run (no training); raise what its job would.
-    ``datasets`` caches each distinct dataset config's Dataset (or its error)."""
-    from omegaconf import OmegaConf
-
+    ``datasets`` caches each distinct dataset config's Dataset (or its error), by
+    ``dataset_key``."""
     validate(cfg)
-    key = json.dumps(OmegaConf.to_container(cfg.dataset, resolve=True), sort_keys=True)
+    key = dataset_key(cfg)
     if key not in datasets:
         try:
             datasets[key] = load_dataset(cfg.dataset)
@@ -242,7 +240,7 @@ def check(config, refuse_unread: bool = True) -> tuple[list[Job], int]:
                         continue
             if refuse_unread:
                 unread_by[num] = unread(cfg)
-                read |= read_options(cfg)
+                read |= set_options(cfg) - unread_by[num].keys()
     # An option a job sets and never reads is a mistake only when no job reads it: a
     # sweep crossing optimizer=gd,momentum with optimizer.momentum=0.5,0.9 is a grid.
     for num, lines in unread_by.items():
@@ -322,7 +320,7 @@ class RunCheck(Callback):
     records it as its failure."""
 
     def on_run_start(self, config, **kwargs) -> None:
-        from .task import CHECKED, dataset_key
+        from .task import CHECKED
 
         datasets: dict[str, object] = {}
         task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
@@ -337,8 +335,8 @@ class RunCheck(Callback):
                 return
             print(f"nnexp: error: {_one_line(error)}", file=sys.stderr)
             raise SystemExit(1) from None  # the status the run's own failure had
-        (dataset,) = datasets.values()
-        CHECKED[dataset_key(config)] = dataset  # type: ignore[assignment]
+        ((key, dataset),) = datasets.items()  # the one dataset builds loaded, by its key
+        CHECKED[key] = dataset  # type: ignore[assignment]
 
 
 class SweepCheck(Callback):

@@ -8,7 +8,6 @@ multirun-end callback otherwise). Importing this module has no effect on Hydra's
 
 from __future__ import annotations
 
-import json
 import logging
 import shlex
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 from ..core.data import DataError, Dataset
 from ..core.train import History
 from ..run.execute import record_failure, run
-from ..run.setup import ConfigError, Setup
+from ..run.setup import ConfigError, Setup, dataset_key
 from ..sweep import resume
 from .config import validate
 from .errors import os_error_line
@@ -29,13 +28,6 @@ log = logging.getLogger("nnexp")
 # Datasets a single run's check (edge/sweep_check.py RunCheck) loaded before Hydra made
 # the run's folder, by ``dataset_key``: the run trains on them instead of loading again.
 CHECKED: dict[str, Dataset] = {}
-
-
-def dataset_key(cfg) -> str:
-    """A config's dataset options as JSON: configs with equal keys load equal datasets."""
-    from omegaconf import OmegaConf
-
-    return json.dumps(OmegaConf.to_container(cfg.dataset, resolve=True), sort_keys=True)
 
 
 def command_line() -> str:

@@ -88,6 +88,15 @@ def coefficient_option(name: str) -> str:
     return name if name == "lr" else f"optimizer.{name}"
 
 
+def dataset_key(cfg) -> str:
+    """A config's dataset options as JSON: configs with equal keys load equal datasets."""
+    import json
+
+    from omegaconf import OmegaConf
+
+    return json.dumps(OmegaConf.to_container(cfg.dataset, resolve=True), sort_keys=True)
+
+
 def load_dataset(dc) -> Dataset:
     if dc.kind == "builtin":
         data = BUILTIN[dc.name]()
