@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..run import artifacts
 from ..run.artifacts import FINISHED, read_summary, summary_problem
+from ..run.setup import select
 from .resume import SWEEP_CONFIG, expected_jobs
 
 log = logging.getLogger("nnexp")
@@ -298,15 +299,9 @@ def _resolved(settings: dict, summary: dict | None) -> dict:
     resolved = dict(settings)
     for key, value in settings.items():
         if isinstance(value, str) and "${" in value:
-            node: Any = config
-            for part in key.split("."):
-                node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
-            if node is not _MISSING:
-                resolved[key] = node
+            with contextlib.suppress(KeyError, TypeError):  # not recorded: as written
+                resolved[key] = select(config, key)
     return resolved
-
-
-_MISSING = object()
 
 
 def _summary(folder: Path) -> dict | None:
